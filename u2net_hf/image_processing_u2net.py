@@ -1,0 +1,349 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Image processor for U2-Net: any image in, normalized `pixel_values` out; logits in, masks out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import PIL.Image
+import PIL.ImageOps
+import torch
+from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
+
+
+class U2NetImageProcessor(BaseImageProcessor):
+    r"""
+    Constructs a U2-Net image processor: converts any image to RGB, resizes it to a fixed size
+    (aspect ratio ignored, as U2-Net was trained), rescales and normalizes it; and turns the model's
+    logits back into masks at each image's original size.
+
+    Args:
+        do_resize (`bool`, *optional*, defaults to `True`):
+            Whether to resize the image to `size`.
+        size (`dict[str, int]`, *optional*, defaults to `{"height": 320, "width": 320}`):
+            Size of the model input.
+        resample (`PILImageResampling`, *optional*, defaults to `PILImageResampling.LANCZOS`):
+            Filter used to resize the image (LANCZOS, as rembg and the upstream demo do).
+        do_rescale (`bool`, *optional*, defaults to `True`):
+            Whether to rescale pixel values to [0, 1].
+        rescale_factor (`float`, *optional*, defaults to `1/255`):
+            Factor applied to 8-bit pixel values when `do_rescale` and not `rescale_by_max`.
+        rescale_by_max (`bool`, *optional*, defaults to `False`):
+            Divide each image by its own maximum pixel value instead of using `rescale_factor`, as the
+            upstream U-2-Net code and rembg do.
+        do_normalize (`bool`, *optional*, defaults to `True`):
+            Whether to normalize with `image_mean` and `image_std`.
+        image_mean (`list[float]`, *optional*, defaults to the ImageNet mean):
+            Per-channel mean.
+        image_std (`list[float]`, *optional*, defaults to the ImageNet standard deviation):
+            Per-channel standard deviation.
+
+    Example:
+
+    ```python
+    >>> from PIL import Image
+    >>> from u2net_hf import U2NetImageProcessor
+
+    >>> processor = U2NetImageProcessor()
+    >>> inputs = processor(Image.new("RGB", (640, 480)), return_tensors="pt")
+    >>> inputs["pixel_values"].shape
+    torch.Size([1, 3, 320, 320])
+    ```
+    """
+
+    model_input_names = ["pixel_values"]
+
+    def __init__(
+        self,
+        do_resize: bool = True,
+        size: dict[str, int] | None = None,
+        resample: PILImageResampling = PILImageResampling.LANCZOS,
+        do_rescale: bool = True,
+        rescale_factor: float = 1 / 255,
+        rescale_by_max: bool = False,
+        do_normalize: bool = True,
+        image_mean: Sequence[float] | None = None,
+        image_std: Sequence[float] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.do_resize = do_resize
+        self.size = dict(size) if size is not None else {"height": 320, "width": 320}
+        self.resample = resample
+        self.do_rescale = do_rescale
+        self.rescale_factor = rescale_factor
+        self.rescale_by_max = rescale_by_max
+        self.do_normalize = do_normalize
+        self.image_mean = list(image_mean) if image_mean is not None else list(IMAGENET_DEFAULT_MEAN)
+        self.image_std = list(image_std) if image_std is not None else list(IMAGENET_DEFAULT_STD)
+
+    def preprocess(
+        self,
+        images,
+        do_resize: bool | None = None,
+        size: dict[str, int] | None = None,
+        resample: PILImageResampling | None = None,
+        do_rescale: bool | None = None,
+        rescale_factor: float | None = None,
+        rescale_by_max: bool | None = None,
+        do_normalize: bool | None = None,
+        image_mean: Sequence[float] | None = None,
+        image_std: Sequence[float] | None = None,
+        return_tensors: str | None = "pt",
+        **kwargs,
+    ) -> BatchFeature:
+        """
+        Preprocess an image or a batch of images.
+
+        Args:
+            images (`PIL.Image.Image`, `np.ndarray`, `torch.Tensor` or a list of them):
+                Images of any size and mode (RGB, RGBA, L, LA, P, CMYK, 1, 16-bit...). Arrays are
+                `(height, width)` or `(height, width, channels)`; tensors `(channels, height, width)`. Float
+                arrays in [0, 1] are taken as already scaled. EXIF orientation is applied; alpha is dropped.
+            return_tensors (`str`, *optional*, defaults to `"pt"`):
+                `"pt"` for a torch tensor, `"np"` for a numpy array.
+
+        The other arguments override the processor's attributes for this call.
+
+        Returns:
+            [`BatchFeature`] with `pixel_values` of shape `(batch_size, 3, height, width)`.
+        """
+        do_resize = self.do_resize if do_resize is None else do_resize
+        size = self.size if size is None else size
+        resample = self.resample if resample is None else resample
+        do_rescale = self.do_rescale if do_rescale is None else do_rescale
+        rescale_factor = self.rescale_factor if rescale_factor is None else rescale_factor
+        rescale_by_max = self.rescale_by_max if rescale_by_max is None else rescale_by_max
+        do_normalize = self.do_normalize if do_normalize is None else do_normalize
+        mean = np.asarray(self.image_mean if image_mean is None else image_mean, dtype=np.float32)
+        std = np.asarray(self.image_std if image_std is None else image_std, dtype=np.float32)
+
+        arrays = []
+        for index, image in enumerate(_as_list(images)):
+            array = to_rgb_array(image, index)
+            if do_resize:
+                array = resize_rgb_array(array, (size["height"], size["width"]), resample)
+            array = array.astype(np.float32)
+            if do_rescale:
+                array = array / max(float(array.max()), 1e-6) if rescale_by_max else array * rescale_factor
+            if do_normalize:
+                array = (array - mean) / std
+            arrays.append(array.transpose(2, 0, 1))
+        if len({a.shape for a in arrays}) > 1 and return_tensors is not None:
+            raise ValueError(
+                "Images of different sizes cannot be batched without resizing; keep do_resize=True or pass "
+                "return_tensors=None to get a list."
+            )
+        pixel_values = arrays if return_tensors is None else np.stack(arrays)
+        return BatchFeature(data={"pixel_values": pixel_values}, tensor_type=return_tensors)
+
+    def post_process_saliency(
+        self,
+        outputs,
+        target_sizes: Sequence[tuple[int, int]] | None = None,
+        min_max_normalize: bool = False,
+        resample: PILImageResampling = PILImageResampling.BILINEAR,
+    ) -> list[torch.Tensor]:
+        """
+        Turn the fused logits into soft foreground masks (alpha mattes), one per image.
+
+        Args:
+            outputs ([`U2NetSegmentationOutput`] or `dict`):
+                Model outputs holding `logits` of shape `(batch_size, 1, height, width)`.
+            target_sizes (`list[tuple[int, int]]`, *optional*):
+                `(height, width)` of each original image; masks stay at the logits' size when omitted.
+            min_max_normalize (`bool`, *optional*, defaults to `False`):
+                Stretch each probability map to span [0, 1] exactly, as the upstream U-2-Net code and rembg
+                do. Makes the weakest pixel transparent and the strongest opaque even on images without a
+                clear subject.
+            resample (`PILImageResampling`, *optional*, defaults to `PILImageResampling.BILINEAR`):
+                Filter used to resize the masks to `target_sizes` (rembg uses LANCZOS).
+
+        Returns:
+            `list[torch.Tensor]`: float32 masks of shape `(height, width)` with values in [0, 1].
+        """
+        probabilities = torch.sigmoid(_logits(outputs)[:, 0].detach().float().cpu())
+        _check_target_sizes(target_sizes, len(probabilities))
+        masks = []
+        for index, probability in enumerate(probabilities):
+            if min_max_normalize:
+                low, high = probability.min(), probability.max()
+                probability = (probability - low) / torch.clamp(high - low, min=1e-12)
+            if target_sizes is not None:
+                probability = resize_mask(probability, tuple(target_sizes[index]), resample)
+            masks.append(probability.clamp_(0, 1))
+        return masks
+
+    def post_process_semantic_segmentation(
+        self, outputs, target_sizes: Sequence[tuple[int, int]] | None = None, threshold: float = 0.5
+    ) -> list[torch.Tensor]:
+        """
+        Turn the fused logits into label maps: 1 (foreground) where the foreground probability exceeds
+        `threshold`, else 0 (background).
+
+        Args:
+            outputs ([`U2NetSegmentationOutput`] or `dict`):
+                Model outputs holding `logits`.
+            target_sizes (`list[tuple[int, int]]`, *optional*):
+                `(height, width)` of each original image; maps stay at the logits' size when omitted.
+            threshold (`float`, *optional*, defaults to 0.5):
+                Foreground probability above which a pixel is foreground.
+
+        Returns:
+            `list[torch.LongTensor]`: one `(height, width)` map per image.
+        """
+        return [(mask > threshold).long() for mask in self.post_process_saliency(outputs, target_sizes)]
+
+    def post_process_instance_segmentation(
+        self,
+        outputs,
+        threshold: float = 0.5,
+        mask_threshold: float = 0.5,
+        target_sizes: Sequence[tuple[int, int]] | None = None,
+        **kwargs,
+    ) -> list[dict]:
+        """
+        Report the foreground as one segment per image, with a score: what `pipeline("image-segmentation")`
+        calls, so that it returns `[{"label": "foreground", "score": ..., "mask": ...}]`.
+
+        Args:
+            outputs ([`U2NetSegmentationOutput`] or `dict`):
+                Model outputs holding `logits`.
+            threshold (`float`, *optional*, defaults to 0.5):
+                Minimum score for the foreground segment to be reported. The score is the mean foreground
+                probability over the segment's pixels. The pipeline passes its own default, 0.9.
+            mask_threshold (`float`, *optional*, defaults to 0.5):
+                Foreground probability above which a pixel belongs to the segment.
+            target_sizes (`list[tuple[int, int]]`, *optional*):
+                `(height, width)` of each original image.
+
+        Returns:
+            `list[dict]`: per image, `{"segmentation": LongTensor (height, width), "segments_info": [...]}`, where
+            the segmentation holds 1 on the foreground and 0 elsewhere, and `segments_info` holds
+            `{"id": 1, "label_id": 1, "score": float}` when the foreground is present and scores at least
+            `threshold`.
+        """
+        results = []
+        for mask in self.post_process_saliency(outputs, target_sizes):
+            foreground = mask > mask_threshold
+            score = float(mask[foreground].mean()) if foreground.any() else 0.0
+            keep = bool(foreground.any()) and score >= threshold
+            segmentation = foreground.long() if keep else torch.zeros_like(foreground, dtype=torch.long)
+            segments = [{"id": 1, "label_id": 1, "score": score}] if keep else []
+            results.append({"segmentation": segmentation, "segments_info": segments})
+        return results
+
+
+def _as_list(images) -> list:
+    if isinstance(images, (list, tuple)):
+        if len(images) == 0:
+            raise ValueError("No images given: the list is empty.")
+        return list(images)
+    return [images]
+
+
+def _logits(outputs) -> torch.Tensor:
+    logits = outputs["logits"] if isinstance(outputs, dict) or hasattr(outputs, "keys") else outputs.logits
+    if logits.ndim != 4:
+        raise ValueError(f"Expected logits of shape (batch, channels, height, width), got {tuple(logits.shape)}.")
+    return logits
+
+
+def _check_target_sizes(target_sizes, batch_size: int) -> None:
+    if target_sizes is not None and len(target_sizes) != batch_size:
+        raise ValueError(f"Got {len(target_sizes)} target sizes for a batch of {batch_size} predictions.")
+
+
+def to_rgb_array(image, index: int = 0) -> np.ndarray:
+    """Any supported image as an `(height, width, 3)` array: uint8 for 8-bit sources, float32 on the
+    0-255 scale otherwise (16-bit and float images keep their precision)."""
+    if isinstance(image, PIL.Image.Image):
+        array = _pil_to_array(image)
+    elif isinstance(image, np.ndarray):
+        array = _numpy_to_array(image, index)
+    elif isinstance(image, torch.Tensor):
+        array = _numpy_to_array(_tensor_to_hwc(image), index)
+    else:
+        raise TypeError(
+            f"Image {index} is a {type(image).__name__}; expected a PIL image, a numpy array or a torch tensor."
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"Image {index} is empty: size {array.shape[1]}x{array.shape[0]}.")
+    return array
+
+
+def _pil_to_array(image: PIL.Image.Image) -> np.ndarray:
+    image = PIL.ImageOps.exif_transpose(image)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        array = np.asarray(image, dtype=np.float32)
+        # 16-bit PNGs open as "I;16" (or "I"): bring them to the 0-255 scale of 8-bit images.
+        if image.mode.startswith("I;16") or (image.mode == "I" and array.max() > 255):
+            array = array / 257.0
+        return np.repeat(array[..., None], 3, axis=2)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    return np.asarray(image.convert("RGB"))
+
+
+def _tensor_to_hwc(tensor: torch.Tensor) -> np.ndarray:
+    array = tensor.detach().cpu()
+    if array.dtype == torch.bfloat16 or array.dtype == torch.float16:
+        array = array.float()
+    array = array.numpy()
+    if array.ndim == 3 and array.shape[0] in (1, 2, 3, 4):
+        array = array.transpose(1, 2, 0)  # torch convention: channels first
+    return array
+
+
+def _numpy_to_array(array: np.ndarray, index: int) -> np.ndarray:
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(
+            f"Image {index} has shape {array.shape}; expected (height, width) or (height, width, channels) "
+            "with 1 to 4 channels."
+        )
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype == np.uint16:
+        array = array.astype(np.float32) / 257.0
+    elif np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float32)
+        if not np.isfinite(array).all():
+            raise ValueError(f"Image {index} contains NaN or infinite values.")
+        if array.min() >= 0 and array.max() <= 1:
+            array = array * 255.0
+    elif array.dtype != np.uint8:
+        if array.min() < 0 or array.max() > 255:
+            raise ValueError(f"Image {index} has integer values outside 0-255 (dtype {array.dtype}).")
+        array = array.astype(np.uint8)
+    channels = array.shape[2]
+    if channels in (1, 2):  # gray or gray + alpha
+        return np.repeat(array[..., :1], 3, axis=2)
+    return array[..., :3]
+
+
+def resize_rgb_array(array: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
+    height, width = size
+    if array.shape[:2] == (height, width):
+        return array
+    if array.dtype == np.uint8:
+        return np.asarray(PIL.Image.fromarray(array).resize((width, height), resample=resample))
+    channels = [
+        np.asarray(PIL.Image.fromarray(np.ascontiguousarray(array[..., c], dtype=np.float32)).resize((width, height), resample=resample))
+        for c in range(array.shape[2])
+    ]
+    return np.stack(channels, axis=2)
+
+
+def resize_mask(mask: torch.Tensor, size: tuple[int, int], resample) -> torch.Tensor:
+    height, width = size
+    if tuple(mask.shape) == (height, width):
+        return mask
+    resized = PIL.Image.fromarray(mask.numpy().astype(np.float32, copy=False)).resize((width, height), resample=resample)
+    return torch.from_numpy(np.asarray(resized).copy())
+
+
+__all__ = ["U2NetImageProcessor"]

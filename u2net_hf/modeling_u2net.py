@@ -1,0 +1,337 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""PyTorch U2-Net model (Qin et al., "U2-Net: Going Deeper with Nested U-Structure for Salient Object
+Detection", Pattern Recognition 106, 2020).
+
+This file imports only torch, transformers and its configuration file, so it can be saved next to
+a checkpoint and loaded with `trust_remote_code=True` where `u2net_hf` is not installed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutput
+from transformers.utils import ModelOutput
+
+from .configuration_u2net import U2NetConfig
+
+
+@dataclass
+class U2NetSegmentationOutput(ModelOutput):
+    """
+    Output of [`U2NetForImageSegmentation`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            Sum of the binary cross-entropy (with logits) of the fused map and of every side map.
+        logits (`torch.FloatTensor` of shape `(batch_size, out_channels, height, width)`):
+            The fused prediction, before the sigmoid, at the input's resolution.
+        side_logits (`torch.FloatTensor` of shape `(batch_size, num_side_outputs * out_channels, height, width)`):
+            The side predictions d1, d2, ... (finest first), before the sigmoid, upsampled to the input's
+            resolution and stacked along the channel dimension.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    side_logits: torch.FloatTensor | None = None
+
+
+class U2NetConvBatchNormReLU(nn.Module):
+    """3x3 convolution (no bias), batch normalization and ReLU: the unit every RSU block is made of."""
+
+    def __init__(self, in_channels: int, out_channels: int, dilation: int, config: U2NetConfig):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation, bias=False)
+        self.norm = nn.BatchNorm2d(out_channels, eps=config.batch_norm_eps, momentum=config.batch_norm_momentum)
+        self.activation = nn.ReLU(inplace=True)
+
+    def forward(self, hidden_state: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.norm(self.conv(hidden_state)))
+
+
+def _upsample_like(hidden_state: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(hidden_state, size=reference.shape[2:], mode="bilinear", align_corners=False)
+
+
+def _downsample(hidden_state: torch.Tensor) -> torch.Tensor:
+    # ceil_mode keeps the border row/column of odd sizes, so every skip has a partner to upsample to.
+    return F.max_pool2d(hidden_state, kernel_size=2, stride=2, ceil_mode=True)
+
+
+class U2NetResidualUBlock(nn.Module):
+    """
+    Residual U-block RSU-L: an input convolution, then a small U-Net of depth `height` whose output is
+    added to the input convolution's output. With `dilated=True` (RSU-LF) the inner U-Net keeps the
+    resolution and grows the dilation (1, 2, 4, ...) instead of pooling.
+    """
+
+    def __init__(self, stage: list, config: U2NetConfig):
+        super().__init__()
+        height, in_channels, mid_channels, out_channels, dilated, _ = stage
+        self.dilated = dilated
+        self.input_conv = U2NetConvBatchNormReLU(in_channels, out_channels, 1, config)
+        encoder_dilations = [2**i for i in range(height)] if dilated else [1] * (height - 1) + [2]
+        decoder_dilations = list(reversed(encoder_dilations[:-1]))
+        self.encoder = nn.ModuleList(
+            U2NetConvBatchNormReLU(out_channels if i == 0 else mid_channels, mid_channels, dilation, config)
+            for i, dilation in enumerate(encoder_dilations)
+        )
+        self.decoder = nn.ModuleList(
+            U2NetConvBatchNormReLU(
+                2 * mid_channels, out_channels if i == height - 2 else mid_channels, dilation, config
+            )
+            for i, dilation in enumerate(decoder_dilations)
+        )
+
+    def forward(self, hidden_state: torch.Tensor) -> torch.Tensor:
+        residual = self.input_conv(hidden_state)
+        skips = []
+        hidden_state = residual
+        last = len(self.encoder) - 1
+        for index, layer in enumerate(self.encoder):
+            # RSU-L pools before every encoder conv but the first and the last (dilated) one.
+            if not self.dilated and 0 < index < last:
+                hidden_state = _downsample(hidden_state)
+            hidden_state = layer(hidden_state)
+            skips.append(hidden_state)
+        hidden_state = skips.pop()
+        for index, layer in enumerate(self.decoder):
+            skip = skips.pop()
+            if not self.dilated and index > 0:
+                hidden_state = _upsample_like(hidden_state, skip)
+            hidden_state = layer(torch.cat([hidden_state, skip], dim=1))
+        return hidden_state + residual
+
+
+class U2NetPreTrainedModel(PreTrainedModel):
+    config_class = U2NetConfig
+    base_model_prefix = "u2net"
+    main_input_name = "pixel_values"
+    input_modalities = ("image",)
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["U2NetResidualUBlock"]
+    # Weights converted from files with folded batch normalization carry no step counter.
+    _keys_to_ignore_on_load_missing = [r"num_batches_tracked"]
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        # Only torch.nn.init functions here: transformers 5 re-runs this on partially loaded modules and
+        # skips tensors it already loaded only when they are written through these functions.
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+            if module.bias is not None:
+                fan_in = module.weight[0].numel()
+                nn.init.uniform_(module.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+            nn.init.zeros_(module.running_mean)
+            nn.init.ones_(module.running_var)
+            nn.init.zeros_(module.num_batches_tracked)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.config.freeze_batch_norm:
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eval()
+        return self
+
+
+class U2NetModel(U2NetPreTrainedModel):
+    """
+    The U2-Net encoder-decoder without the side outputs: returns the features of every stage.
+
+    Args:
+        config ([`U2NetConfig`]): Model configuration. Initializing with a config file does not load the
+            weights; see [`~PreTrainedModel.from_pretrained`].
+    """
+
+    def __init__(self, config: U2NetConfig):
+        super().__init__(config)
+        self.encoder = nn.ModuleList(U2NetResidualUBlock(stage, config) for stage in config.encoder_stages)
+        self.decoder = nn.ModuleList(U2NetResidualUBlock(stage, config) for stage in config.decoder_stages)
+        self.gradient_checkpointing = False
+        self.post_init()
+
+    def _run_stage(self, stage: nn.Module, hidden_state: torch.Tensor) -> torch.Tensor:
+        if self.gradient_checkpointing and self.training:
+            # use_reentrant=False: the reentrant variant drops the gradients of every checkpointed stage
+            # when the input does not require grad (the default on transformers 4.x).
+            return self._gradient_checkpointing_func(stage.__call__, hidden_state, use_reentrant=False)
+        return stage(hidden_state)
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> tuple | BaseModelOutput:
+        r"""
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`):
+                Normalized images, as produced by [`U2NetImageProcessor`]. Any height and width.
+
+        Returns:
+            [`~modeling_outputs.BaseModelOutput`]: `last_hidden_state` holds the last decoder stage's features
+            at the input's resolution; `hidden_states` (always computed, since the side outputs need them)
+            holds the features feeding the side outputs, finest first: the decoder stages from last to first,
+            then the bottleneck encoder stage.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        check_pixel_values(pixel_values, self.config.num_channels)
+        pixel_values = pixel_values.to(self.dtype)
+
+        skips = []
+        hidden_state = pixel_values
+        for index, stage in enumerate(self.encoder):
+            if index > 0:
+                hidden_state = _downsample(hidden_state)
+            hidden_state = self._run_stage(stage, hidden_state)
+            skips.append(hidden_state)
+
+        stage_features = [skips.pop()]
+        for stage in self.decoder:
+            skip = skips.pop()
+            hidden_state = torch.cat([_upsample_like(hidden_state, skip), skip], dim=1)
+            hidden_state = self._run_stage(stage, hidden_state)
+            stage_features.append(hidden_state)
+
+        hidden_states = tuple(reversed(stage_features))
+        if not return_dict:
+            return (hidden_states[0], hidden_states)
+        return BaseModelOutput(last_hidden_state=hidden_states[0], hidden_states=hidden_states)
+
+
+def check_pixel_values(pixel_values: torch.Tensor, num_channels: int) -> None:
+    """Turn the mistakes a caller can make into one clear error instead of a failure deep inside a conv."""
+    if not isinstance(pixel_values, torch.Tensor):
+        raise TypeError(
+            f"pixel_values must be a torch.Tensor of shape (batch, {num_channels}, height, width), "
+            f"got {type(pixel_values).__name__}. Use U2NetImageProcessor to turn images into pixel_values."
+        )
+    if pixel_values.ndim != 4:
+        raise ValueError(
+            f"pixel_values must be 4-D (batch, {num_channels}, height, width), got shape {tuple(pixel_values.shape)}."
+        )
+    if pixel_values.shape[1] != num_channels:
+        raise ValueError(
+            f"pixel_values must have {num_channels} channels in dimension 1, got shape {tuple(pixel_values.shape)}; "
+            "channels-last input needs .permute(0, 3, 1, 2)."
+        )
+    if min(pixel_values.shape) == 0:
+        raise ValueError(f"pixel_values is empty: shape {tuple(pixel_values.shape)}.")
+    if not pixel_values.is_floating_point():
+        raise TypeError(f"pixel_values must be floating point, got {pixel_values.dtype}.")
+    if _is_exporting():
+        return
+    if not torch.isfinite(pixel_values).all():
+        raise ValueError("pixel_values contains NaN or infinite values.")
+
+
+def _is_exporting() -> bool:
+    # Data-dependent checks would be baked into a trace or break a compiled graph.
+    return torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
+
+
+class U2NetForImageSegmentation(U2NetPreTrainedModel):
+    """
+    U2-Net with its side outputs and their fusion: the saliency / foreground segmentation model.
+
+    Args:
+        config ([`U2NetConfig`]): Model configuration. Initializing with a config file does not load the
+            weights; see [`~PreTrainedModel.from_pretrained`].
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from u2net_hf import U2NetConfig, U2NetForImageSegmentation
+
+    >>> model = U2NetForImageSegmentation(U2NetConfig(preset="lite")).eval()
+    >>> outputs = model(torch.randn(1, 3, 320, 320))
+    >>> outputs.logits.shape, outputs.side_logits.shape
+    (torch.Size([1, 1, 320, 320]), torch.Size([1, 6, 320, 320]))
+    ```
+    """
+
+    def __init__(self, config: U2NetConfig):
+        super().__init__(config)
+        self.u2net = U2NetModel(config)
+        self.side_convs = nn.ModuleList(
+            nn.Conv2d(stage[3], config.out_channels, kernel_size=3, padding=1)
+            for stage in config.side_output_stages()
+            if stage[5]
+        )
+        self.fusion = nn.Conv2d(len(self.side_convs) * config.out_channels, config.out_channels, kernel_size=1)
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> tuple | U2NetSegmentationOutput:
+        r"""
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`):
+                Normalized images, as produced by [`U2NetImageProcessor`]. Any height and width.
+            labels (`torch.FloatTensor` of shape `(batch_size, out_channels, height, width)` or `(batch_size, height, width)`, *optional*):
+                Ground-truth masks in [0, 1] at the input's resolution (soft labels allowed). When given, the
+                loss is the sum of the binary cross-entropies of the fused map and of every side map.
+            return_dict (`bool`, *optional*):
+                Whether to return a [`U2NetSegmentationOutput`] instead of a plain tuple.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        features = self.u2net(pixel_values, return_dict=True).hidden_states
+        size = pixel_values.shape[2:]
+        side_features = [f for f, stage in zip(features, self.config.side_output_stages()) if stage[5]]
+        side_logits = torch.cat(
+            [
+                F.interpolate(conv(feature), size=size, mode="bilinear", align_corners=False)
+                for conv, feature in zip(self.side_convs, side_features)
+            ],
+            dim=1,
+        )
+        logits = self.fusion(side_logits)
+
+        loss = None
+        if labels is not None:
+            loss = self.compute_loss(logits, side_logits, labels)
+
+        if not return_dict:
+            output = (logits, side_logits)
+            return ((loss,) + output) if loss is not None else output
+        return U2NetSegmentationOutput(loss=loss, logits=logits, side_logits=side_logits)
+
+    def compute_loss(self, logits: torch.Tensor, side_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Deep supervision as in the paper: the fused map and every side map each get a mean BCE."""
+        if labels.ndim == 3:
+            labels = labels.unsqueeze(1)
+        if labels.shape[0] != logits.shape[0] or labels.shape[1:] != logits.shape[1:]:
+            raise ValueError(
+                f"labels must have shape {tuple(logits.shape)} (or without the channel dimension) to match the "
+                f"prediction, got {tuple(labels.shape)}."
+            )
+        labels = labels.to(logits.dtype)
+        if not _is_exporting() and ((labels < 0).any() or (labels > 1).any()):
+            raise ValueError("labels must lie in [0, 1] (masks scaled to probabilities).")
+        side_labels = labels.repeat(1, side_logits.shape[1] // labels.shape[1], 1, 1)
+        side_losses = F.binary_cross_entropy_with_logits(side_logits, side_labels, reduction="none")
+        # One mean per side map, summed with the fused map's: every map weighs the same.
+        per_side_map = side_losses.unflatten(1, (-1, logits.shape[1])).mean(dim=(0, 2, 3, 4))
+        return F.binary_cross_entropy_with_logits(logits, labels) + per_side_map.sum()
+
+
+__all__ = [
+    "U2NetForImageSegmentation",
+    "U2NetModel",
+    "U2NetPreTrainedModel",
+    "U2NetSegmentationOutput",
+]

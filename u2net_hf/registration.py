@@ -1,0 +1,53 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Make U2-Net known to the transformers Auto classes and to `pipeline("image-segmentation")`."""
+
+from __future__ import annotations
+
+import logging
+
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModel,
+    AutoModelForImageSegmentation,
+    AutoModelForSemanticSegmentation,
+)
+
+from .configuration_u2net import U2NetConfig
+from .image_processing_u2net import U2NetImageProcessor
+from .modeling_u2net import U2NetForImageSegmentation, U2NetModel
+
+# Written into config.json / preprocessor_config.json of folders saved for `trust_remote_code=True`, so
+# that every Auto class finds its class in the code files saved beside the weights.
+AUTO_MAP = {
+    "AutoConfig": "configuration_u2net.U2NetConfig",
+    "AutoModel": "modeling_u2net.U2NetModel",
+    "AutoModelForImageSegmentation": "modeling_u2net.U2NetForImageSegmentation",
+    "AutoModelForSemanticSegmentation": "modeling_u2net.U2NetForImageSegmentation",
+}
+IMAGE_PROCESSOR_AUTO_MAP = {"AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor"}
+
+
+class _SupportedModelFilter(logging.Filter):
+    """The image-segmentation pipeline checks the model class against transformers' built-in name lists
+    only, and logs an error for every registered third-party model. Drop that one message for ours."""
+
+    names = (U2NetForImageSegmentation.__name__, U2NetModel.__name__)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "is not supported for" in message and any(f"The model '{name}'" in message for name in self.names)
+        )
+
+
+def register_u2net() -> None:
+    """Register U2-Net with transformers' Auto classes; idempotent. Runs on `import u2net_hf`."""
+    AutoConfig.register(U2NetConfig.model_type, U2NetConfig, exist_ok=True)
+    AutoModel.register(U2NetConfig, U2NetModel, exist_ok=True)
+    AutoModelForImageSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
+    AutoModelForSemanticSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
+    AutoImageProcessor.register(U2NetConfig, slow_image_processor_class=U2NetImageProcessor, exist_ok=True)
+    pipeline_logger = logging.getLogger("transformers.pipelines.base")
+    if not any(isinstance(f, _SupportedModelFilter) for f in pipeline_logger.filters):
+        pipeline_logger.addFilter(_SupportedModelFilter())
