@@ -1,0 +1,47 @@
+"""Shared fixtures. Every test runs with a private, empty Hugging Face cache and without network access
+to the real Hub; tests that need a Hub start the local one in tests/hub_server.py."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Set before transformers / huggingface_hub are imported anywhere: both read these at import time.
+_HF_HOME = tempfile.mkdtemp(prefix="u2net-hf-tests-home-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+os.environ.pop("HF_TOKEN", None)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from u2net_hf import U2NetConfig, U2NetForImageSegmentation  # noqa: E402
+
+# A network small enough to run in milliseconds that still has every kind of part: RSU-L blocks with
+# pooling, a dilated RSU-LF bottleneck, a dilated decoder stage, and one side output per decoder stage.
+TINY_STAGES = {
+    "encoder_stages": [[3, 3, 4, 8, False, False], [3, 8, 4, 8, False, False], [2, 8, 4, 8, True, True]],
+    "decoder_stages": [[2, 16, 4, 8, True, True], [3, 16, 4, 8, False, True]],
+}
+
+
+@pytest.fixture
+def tiny_config() -> U2NetConfig:
+    return U2NetConfig(**TINY_STAGES)
+
+
+@pytest.fixture
+def tiny_model(tiny_config) -> U2NetForImageSegmentation:
+    torch.manual_seed(0)
+    return U2NetForImageSegmentation(tiny_config).eval()
+
+
+@pytest.fixture(scope="session")
+def real_photos() -> dict[str, np.ndarray]:
+    """Real photographs shipped by scikit-image (RGB uint8)."""
+    from skimage import data
+
+    return {name: getattr(data, name)() for name in ("astronaut", "chelsea", "coffee")}

@@ -1,0 +1,139 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""One way to name a model everywhere (API, CLI, torch.hub): a bundled name, a local folder, a Hub repo id
+or an already loaded model."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .image_processing_u2net import U2NetImageProcessor
+from .modeling_u2net import U2NetForImageSegmentation
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+@dataclass(frozen=True)
+class PretrainedVariant:
+    """A published U2-Net checkpoint: where it lives on the Hub and, when shipped, inside this package."""
+
+    name: str
+    repo_id: str
+    preset: str
+    bundled: bool = False
+    description: str = ""
+
+    @property
+    def bundled_path(self) -> Path | None:
+        return WEIGHTS_DIR / self.name if self.bundled else None
+
+
+PRETRAINED_VARIANTS = {
+    variant.name: variant
+    for variant in (
+        PretrainedVariant(
+            "u2net-lite",
+            repo_id="u2net-hf/u2net-lite",
+            preset="lite",
+            bundled=True,
+            description="Official U2-NetP weights (1.13 M parameters), shipped with the package.",
+        ),
+        PretrainedVariant(
+            "u2net-full",
+            repo_id="u2net-hf/u2net",
+            preset="full",
+            description="Official U2-Net weights (44.0 M parameters), downloaded from the Hub.",
+        ),
+    )
+}
+DEFAULT_MODEL = "u2net-lite"
+
+
+def resolve_model_path(model: str | os.PathLike | None = None) -> str:
+    """
+    Turn a model spec into something `from_pretrained` accepts.
+
+    Args:
+        model (`str` or `os.PathLike`, *optional*, defaults to `"u2net-lite"`):
+            A bundled model name (`"u2net-lite"`), a local folder saved with `save_pretrained`, or a Hub repo
+            id such as `"org/u2net-lite"`. A known name that is not bundled (`"u2net-full"`) resolves to its
+            Hub repo id.
+
+    Returns:
+        `str`: a local folder or a Hub repo id.
+    """
+    spec = DEFAULT_MODEL if model is None else os.fspath(model)
+    variant = PRETRAINED_VARIANTS.get(spec)
+    if variant is not None:
+        return str(variant.bundled_path) if variant.bundled else variant.repo_id
+    path = Path(spec).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ValueError(
+                f"Model {spec!r} is a file; give a folder made by save_pretrained or `u2net-hf convert`, a Hub repo "
+                f"id, or one of {sorted(PRETRAINED_VARIANTS)}."
+            )
+        if not (path / "config.json").is_file():
+            raise ValueError(f"Model folder {spec!r} has no config.json; is it a folder made by save_pretrained?")
+        return str(path)
+    if spec.count("/") > 1 or spec.startswith((".", "/", "~")) or os.sep in spec.replace("/", ""):
+        raise ValueError(f"Model folder {spec!r} does not exist.")
+    return spec
+
+
+def load_model(
+    model: str | os.PathLike | U2NetForImageSegmentation | None = None,
+    *,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    revision: str | None = None,
+) -> U2NetForImageSegmentation:
+    """
+    Load a U2-Net segmentation model in eval mode, from a bundled name, a folder or a Hub repo id.
+
+    Args:
+        model (`str`, `os.PathLike` or [`U2NetForImageSegmentation`], *optional*, defaults to `"u2net-lite"`):
+            What to load (see [`resolve_model_path`]); a loaded model is returned as it is (moved to
+            `device`/`dtype` when given).
+        device (`str` or `torch.device`, *optional*):
+            Where to put the model; CPU by default.
+        dtype (`torch.dtype`, *optional*):
+            Parameter dtype; float32 by default.
+        revision (`str`, *optional*):
+            Branch, tag or commit of a Hub repo.
+
+    Loaded models are cached per (spec, device, dtype, revision), so repeated calls reuse one model.
+    """
+    if isinstance(model, torch.nn.Module):
+        return model.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else model
+    path = resolve_model_path(model)
+    return _load_model_cached(path, str(device) if device is not None else "cpu", dtype, revision)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model_cached(path: str, device: str, dtype, revision) -> U2NetForImageSegmentation:
+    kwargs = {"revision": revision} if revision is not None else {}
+    model = U2NetForImageSegmentation.from_pretrained(path, **kwargs)
+    return model.to(device=device, dtype=dtype).eval()
+
+
+def load_image_processor(model: str | os.PathLike | None = None, *, revision: str | None = None) -> U2NetImageProcessor:
+    """Load the image processor saved with a model (same spec as [`load_model`]). For a model object, the
+    processor saved in its local folder, or the default processor."""
+    if isinstance(model, torch.nn.Module):
+        folder = Path(getattr(model, "name_or_path", "") or "")
+        if not (folder / "preprocessor_config.json").is_file():
+            return U2NetImageProcessor()
+        model = folder
+    path = resolve_model_path(model)
+    kwargs = {"revision": revision} if revision is not None else {}
+    return _load_processor_cached(path, **kwargs)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_processor_cached(path: str, **kwargs) -> U2NetImageProcessor:
+    return U2NetImageProcessor.from_pretrained(path, **kwargs)
