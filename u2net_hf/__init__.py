@@ -9,13 +9,29 @@ from .modeling_u2net import (
     U2NetPreTrainedModel,
     U2NetSegmentationOutput,
 )
-from .registration import register_u2net
+from .pretrained import (
+    PRETRAINED_VARIANTS,
+    create_model,
+    load_image_processor,
+    load_model,
+    resolve_model_path,
+    u2net_full,
+    u2net_lite,
+)
+from .registration import add_remote_code, register_u2net
 
 __version__ = "0.1.0"
 
 register_u2net()
 
 __all__ = [
+    "PRETRAINED_VARIANTS",
+    "create_model",
+    "load_image_processor",
+    "load_model",
+    "resolve_model_path",
+    "u2net_full",
+    "u2net_lite",
     "U2NET_PRESETS",
     "U2NetConfig",
     "U2NetForImageSegmentation",
@@ -23,5 +39,6 @@ __all__ = [
     "U2NetModel",
     "U2NetPreTrainedModel",
     "U2NetSegmentationOutput",
+    "add_remote_code",
     "register_u2net",
 ]

@@ -126,6 +126,8 @@ class U2NetConfig(PreTrainedConfig):
         self.freeze_batch_norm = freeze_batch_norm
         if "id2label" not in kwargs and "num_labels" not in kwargs:
             kwargs["id2label"] = {0: "background", 1: "foreground"}
+        if "id2label" in kwargs and "label2id" not in kwargs:
+            kwargs["label2id"] = {label: int(index) for index, label in kwargs["id2label"].items()}
         super().__init__(**kwargs)
         validate_stage_tables(self.encoder_stages, self.decoder_stages, num_channels, out_channels)
 

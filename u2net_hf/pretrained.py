@@ -137,3 +137,53 @@ def load_image_processor(model: str | os.PathLike | None = None, *, revision: st
 @functools.lru_cache(maxsize=4)
 def _load_processor_cached(path: str, **kwargs) -> U2NetImageProcessor:
     return U2NetImageProcessor.from_pretrained(path, **kwargs)
+
+
+def create_model(
+    name: str,
+    pretrained: bool = False,
+    *,
+    repo_id: str | None = None,
+    revision: str | None = None,
+    **config_overrides,
+) -> U2NetForImageSegmentation:
+    """
+    Build a published U2-Net variant, timm style: random weights, or the pretrained ones.
+
+    Args:
+        name (`str`):
+            A key of `PRETRAINED_VARIANTS`: `"u2net-lite"` or `"u2net-full"`.
+        pretrained (`bool`, *optional*, defaults to `False`):
+            Load the published weights: the bundled copy for `u2net-lite` (no network), else the Hub repo.
+        repo_id (`str`, *optional*):
+            Load the pretrained weights from this Hub repo (or local folder) instead of the default.
+        revision (`str`, *optional*):
+            Branch, tag or commit of the Hub repo.
+        config_overrides:
+            Extra [`U2NetConfig`] fields, e.g. `freeze_batch_norm=True`.
+
+    Returns:
+        [`U2NetForImageSegmentation`], in eval mode when pretrained.
+    """
+    from .configuration_u2net import U2NetConfig
+
+    if name not in PRETRAINED_VARIANTS:
+        raise ValueError(f"Unknown U2-Net variant {name!r}; choose one of {sorted(PRETRAINED_VARIANTS)}.")
+    variant = PRETRAINED_VARIANTS[name]
+    if not pretrained:
+        return U2NetForImageSegmentation(U2NetConfig(preset=variant.preset, **config_overrides))
+    source = repo_id or resolve_model_path(name)
+    kwargs = {"revision": revision} if revision is not None else {}
+    return U2NetForImageSegmentation.from_pretrained(source, **kwargs, **config_overrides).eval()
+
+
+def u2net_full(pretrained: bool = False, **kwargs) -> U2NetForImageSegmentation:
+    """U2-Net (44.0 M parameters). `pretrained=True` downloads the official weights from the Hub
+    (`u2net-hf/u2net` unless `repo_id=` says otherwise); see [`create_model`] for the other arguments."""
+    return create_model("u2net-full", pretrained, **kwargs)
+
+
+def u2net_lite(pretrained: bool = False, **kwargs) -> U2NetForImageSegmentation:
+    """U2-NetP (1.13 M parameters). `pretrained=True` loads the official weights bundled with the package,
+    with no network (or from `repo_id=`); see [`create_model`] for the other arguments."""
+    return create_model("u2net-lite", pretrained, **kwargs)

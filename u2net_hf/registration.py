@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+from pathlib import Path
 
 from transformers import (
     AutoConfig,
@@ -51,3 +55,39 @@ def register_u2net() -> None:
     pipeline_logger = logging.getLogger("transformers.pipelines.base")
     if not any(isinstance(f, _SupportedModelFilter) for f in pipeline_logger.filters):
         pipeline_logger.addFilter(_SupportedModelFilter())
+
+
+REMOTE_CODE_FILES = ("configuration_u2net.py", "modeling_u2net.py", "image_processing_u2net.py")
+
+
+def add_remote_code(folder: str | os.PathLike) -> list[str]:
+    """
+    Make a folder saved with `save_pretrained` loadable with `trust_remote_code=True` where `u2net_hf` is not
+    installed: copy the three self-contained code files beside the weights and point every Auto class at them
+    through `auto_map`.
+
+    Unlike `register_for_auto_class`, this changes no class attribute, so later saves stay code-free.
+
+    Args:
+        folder (`str` or `os.PathLike`):
+            A folder holding `config.json` (and optionally `preprocessor_config.json`).
+
+    Returns:
+        `list[str]`: the names of the code files written.
+    """
+    folder = Path(folder)
+    package = Path(__file__).parent
+    for name in REMOTE_CODE_FILES:
+        shutil.copyfile(package / name, folder / name)
+    _update_json(folder / "config.json", {"auto_map": AUTO_MAP})
+    if (folder / "preprocessor_config.json").is_file():
+        _update_json(folder / "preprocessor_config.json", {"auto_map": IMAGE_PROCESSOR_AUTO_MAP})
+    return list(REMOTE_CODE_FILES)
+
+
+def _update_json(path: Path, values: dict) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.update(values)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

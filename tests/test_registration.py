@@ -1,0 +1,138 @@
+"""Auto classes, the stock image-segmentation pipeline, and loading saved folders as remote code."""
+
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModel,
+    AutoModelForImageSegmentation,
+    AutoModelForSemanticSegmentation,
+    pipeline,
+)
+
+from u2net_hf import U2NetConfig, U2NetForImageSegmentation, U2NetImageProcessor, U2NetModel, add_remote_code
+
+
+@pytest.fixture
+def saved_folder(tmp_path, tiny_model):
+    folder = tmp_path / "tiny-u2net"
+    tiny_model.save_pretrained(folder)
+    U2NetImageProcessor(size={"height": 64, "width": 64}).save_pretrained(folder)
+    return folder
+
+
+def test_auto_classes_resolve_to_u2net(saved_folder):
+    assert type(AutoConfig.from_pretrained(saved_folder)) is U2NetConfig
+    assert type(AutoConfig.for_model("u2net", preset="lite")) is U2NetConfig
+    assert type(AutoModel.from_pretrained(saved_folder)) is U2NetModel
+    assert type(AutoModelForImageSegmentation.from_pretrained(saved_folder)) is U2NetForImageSegmentation
+    assert type(AutoModelForSemanticSegmentation.from_pretrained(saved_folder)) is U2NetForImageSegmentation
+    processor = AutoImageProcessor.from_pretrained(saved_folder)
+    assert type(processor) is U2NetImageProcessor and processor.size == {"height": 64, "width": 64}
+    assert type(AutoModel.from_config(U2NetConfig(preset="lite"))) is U2NetModel
+
+
+def images_of_mixed_sizes():
+    rng = np.random.default_rng(0)
+    return [PIL.Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(40, 60), (33, 17), (64, 64)]]
+
+
+def check_foreground_annotations(results, images):
+    for annotations, image in zip(results, images):
+        assert [a["label"] for a in annotations] in (["foreground"], [])
+        for annotation in annotations:
+            assert annotation["mask"].mode == "L" and annotation["mask"].size == image.size
+            assert set(np.unique(np.asarray(annotation["mask"]))) <= {0, 255}
+            assert 0.5 <= annotation["score"] <= 1
+
+
+def test_pipeline_from_folder_returns_foreground_masks_without_complaints(saved_folder, caplog):
+    images = images_of_mixed_sizes()
+    with caplog.at_level(logging.WARNING):
+        segmenter = pipeline("image-segmentation", model=str(saved_folder))
+        results = segmenter(images, threshold=0.0, batch_size=2)
+    assert not [r for r in caplog.records if "not supported" in r.getMessage()]
+    check_foreground_annotations(results, images)
+    assert any(results), "a threshold of 0 reports every image with a foreground pixel"
+
+
+def test_pipeline_masks_equal_the_processor_post_processing(saved_folder):
+    model = U2NetForImageSegmentation.from_pretrained(saved_folder)
+    processor = U2NetImageProcessor.from_pretrained(saved_folder)
+    segmenter = pipeline("image-segmentation", model=model, image_processor=processor)
+    image = images_of_mixed_sizes()[0]
+    (annotation,) = segmenter(image, threshold=0.0, mask_threshold=0.5)
+    with torch.no_grad():
+        outputs = model(**processor(image, return_tensors="pt"))
+    (expected,) = processor.post_process_semantic_segmentation(outputs, target_sizes=[image.size[::-1]])
+    assert np.array_equal(np.asarray(annotation["mask"]) == 255, expected.numpy() == 1)
+
+
+def test_pipeline_threshold_drops_an_uncertain_foreground(saved_folder):
+    segmenter = pipeline("image-segmentation", model=str(saved_folder))
+    image = images_of_mixed_sizes()[0]
+    (annotation,) = segmenter(image, threshold=0.0)
+    assert segmenter(image, threshold=min(1.0, annotation["score"] + 1e-3)) == []
+
+
+HIDE_U2NET_HF = """
+import sys
+class _Hide:
+    def find_spec(self, name, path=None, target=None):
+        if name == "u2net_hf" or name.startswith("u2net_hf."):
+            raise ImportError("u2net_hf is hidden for this test")
+        return None
+sys.meta_path.insert(0, _Hide())
+"""
+
+
+@pytest.mark.slow
+def test_remote_code_folder_loads_without_the_package(tmp_path, saved_folder, tiny_model):
+    add_remote_code(saved_folder)
+    assert set(json.loads((saved_folder / "config.json").read_text())["auto_map"]) >= {
+        "AutoConfig", "AutoModel", "AutoModelForImageSegmentation", "AutoModelForSemanticSegmentation"
+    }
+    pixel_values = torch.randn(1, 3, 64, 64)
+    np.save(tmp_path / "pixel_values.npy", pixel_values.numpy())
+    with torch.no_grad():
+        np.save(tmp_path / "expected.npy", tiny_model(pixel_values).logits.numpy())
+    image = images_of_mixed_sizes()[0]
+    image.save(tmp_path / "image.png")
+    (tmp_path / "hide").mkdir()
+    (tmp_path / "hide" / "sitecustomize.py").write_text(HIDE_U2NET_HF)
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, torch
+        from transformers import AutoImageProcessor, AutoModel, AutoModelForImageSegmentation, AutoModelForSemanticSegmentation, pipeline
+        try:
+            import u2net_hf
+            raise SystemExit("u2net_hf should not be importable here")
+        except ImportError:
+            pass
+        folder = {str(saved_folder)!r}
+        model = AutoModelForImageSegmentation.from_pretrained(folder, trust_remote_code=True)
+        assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+        with torch.no_grad():
+            logits = model(torch.from_numpy(np.load({str(tmp_path / "pixel_values.npy")!r}))).logits.numpy()
+        assert np.array_equal(logits, np.load({str(tmp_path / "expected.npy")!r})), "outputs differ"
+        AutoModel.from_pretrained(folder, trust_remote_code=True)
+        AutoModelForSemanticSegmentation.from_pretrained(folder, trust_remote_code=True)
+        processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True)
+        assert processor.size == {{"height": 64, "width": 64}}
+        segmenter = pipeline("image-segmentation", model=folder, image_processor=folder, trust_remote_code=True)
+        print("labels", [a["label"] for a in segmenter({str(tmp_path / "image.png")!r}, threshold=0.0)])
+        """
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "hide"), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "labels ['foreground']" in result.stdout or "labels []" in result.stdout
