@@ -20,6 +20,10 @@ import torch  # noqa: E402
 
 from u2net_hf import U2NetConfig, U2NetForImageSegmentation  # noqa: E402
 
+# One thread per test process: CI runs two pytest workers on two cores, and torch with 2 threads slows
+# down many times over when the other core is busy. Also makes results bit-identical across processes.
+torch.set_num_threads(1)
+
 # A network small enough to run in milliseconds that still has every kind of part: RSU-L blocks with
 # pooling, a dilated RSU-LF bottleneck, a dilated decoder stage, and one side output per decoder stage.
 TINY_STAGES = {

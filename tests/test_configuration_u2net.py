@@ -43,14 +43,26 @@ def _tables(preset="lite"):
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda t: t["encoder_stages"][2].__setitem__(1, 63), r"encoder_stages\[2\]: in_channels is 63 but encoder_stages\[1\]\.out_channels is 64"),
-        (lambda t: t["encoder_stages"][0].__setitem__(1, 4), r"encoder_stages\[0\]: in_channels is 4 but num_channels is 3"),
-        (lambda t: t["decoder_stages"][1].__setitem__(1, 64), r"decoder_stages\[1\]: in_channels is 64 but the concatenation"),
+        (
+            lambda t: t["encoder_stages"][2].__setitem__(1, 63),
+            r"encoder_stages\[2\]: in_channels is 63 but encoder_stages\[1\]\.out_channels is 64",
+        ),
+        (
+            lambda t: t["encoder_stages"][0].__setitem__(1, 4),
+            r"encoder_stages\[0\]: in_channels is 4 but num_channels is 3",
+        ),
+        (
+            lambda t: t["decoder_stages"][1].__setitem__(1, 64),
+            r"decoder_stages\[1\]: in_channels is 64 but the concatenation",
+        ),
         (lambda t: t["decoder_stages"][3].pop(), r"decoder_stages\[3\]: expected a row of 6 values"),
         (lambda t: t["encoder_stages"][1].append(True), r"encoder_stages\[1\]: expected a row of 6 values"),
         (lambda t: t["decoder_stages"].pop(), "one decoder stage fewer than encoder stages"),
         (lambda t: t["encoder_stages"][0].__setitem__(0, 1), r"encoder_stages\[0\]: height must be at least 2"),
-        (lambda t: t["encoder_stages"][0].__setitem__(2, 0), r"encoder_stages\[0\]: mid_channels must be a positive integer"),
+        (
+            lambda t: t["encoder_stages"][0].__setitem__(2, 0),
+            r"encoder_stages\[0\]: mid_channels must be a positive integer",
+        ),
         (lambda t: t["encoder_stages"][0].__setitem__(4, "no"), r"encoder_stages\[0\]: dilated must be true or false"),
         (lambda t: t["encoder_stages"][2].__setitem__(5, True), r"encoder_stages\[2\]: side_output is only supported"),
         (

@@ -12,9 +12,10 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 def reference_pixel_values(image: PIL.Image.Image, size=(320, 320)) -> np.ndarray:
-    """The standard recipe written out with PIL and numpy: LANCZOS resize, /255, ImageNet normalization."""
-    array = np.asarray(image.convert("RGB").resize(size[::-1], PIL.Image.LANCZOS), dtype=np.float32) / 255
-    return ((array - MEAN) / STD).transpose(2, 0, 1)
+    """The upstream recipe written out with PIL and numpy: LANCZOS resize, divide by the image's maximum,
+    ImageNet normalization."""
+    array = np.asarray(image.convert("RGB").resize(size[::-1], PIL.Image.LANCZOS), dtype=np.float32)
+    return ((array / array.max() - MEAN) / STD).transpose(2, 0, 1)
 
 
 @pytest.fixture
@@ -28,12 +29,24 @@ def test_rgb_image_matches_the_written_out_recipe(photo):
     np.testing.assert_allclose(pixel_values[0].numpy(), reference_pixel_values(photo), atol=1e-5)
 
 
-def test_rescale_by_max_divides_by_the_image_maximum(photo):
+def test_plain_rescale_multiplies_by_the_factor(photo):
     dark = PIL.Image.fromarray((np.asarray(photo) // 2).astype(np.uint8))
-    pixel_values = U2NetImageProcessor(rescale_by_max=True)(dark)["pixel_values"][0].numpy()
+    pixel_values = U2NetImageProcessor(rescale_by_max=False)(dark)["pixel_values"][0].numpy()
     resized = np.asarray(dark.resize((320, 320), PIL.Image.LANCZOS), dtype=np.float32)
-    expected = ((resized / resized.max() - MEAN) / STD).transpose(2, 0, 1)
+    expected = ((resized / 255 - MEAN) / STD).transpose(2, 0, 1)
     np.testing.assert_allclose(pixel_values, expected, atol=1e-5)
+
+
+def test_rescale_by_max_makes_exposure_irrelevant(photo):
+    dark = PIL.Image.fromarray((np.asarray(photo) // 2).astype(np.uint8))
+    processor = U2NetImageProcessor()
+    assert processor.rescale_by_max
+    grey_level = 1 / 255 / 0.229  # in normalized units
+    # Halving every pixel and dividing by the new maximum gives back the same picture, up to the lost bit.
+    difference = (processor(dark)["pixel_values"] - processor(photo)["pixel_values"]).abs().mean()
+    assert difference < 2 * grey_level
+    plain = U2NetImageProcessor(rescale_by_max=False)
+    assert (plain(dark)["pixel_values"] - plain(photo)["pixel_values"]).abs().mean() > 30 * grey_level
 
 
 def test_size_and_return_tensors_np():
@@ -126,10 +139,10 @@ def test_inputs_are_not_modified(photo):
 
 
 def test_save_and_reload(tmp_path):
-    processor = U2NetImageProcessor(size={"height": 288, "width": 288}, rescale_by_max=True)
+    processor = U2NetImageProcessor(size={"height": 288, "width": 288}, rescale_by_max=False)
     processor.save_pretrained(tmp_path)
     reloaded = U2NetImageProcessor.from_pretrained(tmp_path)
-    assert reloaded.size == {"height": 288, "width": 288} and reloaded.rescale_by_max is True
+    assert reloaded.size == {"height": 288, "width": 288} and reloaded.rescale_by_max is False
     assert reloaded.image_mean == processor.image_mean
 
 
@@ -145,7 +158,7 @@ def test_soft_masks_are_probabilities_at_the_target_size():
         outputs_with_probabilities(probabilities), target_sizes=[(30, 40), (7, 9)]
     )
     assert [tuple(m.shape) for m in resized] == [(30, 40), (7, 9)]
-    assert all(0 <= m.min() and m.max() <= 1 for m in resized)
+    assert all(m.min() >= 0 and m.max() <= 1 for m in resized)
 
 
 def test_min_max_normalization_spans_zero_to_one():

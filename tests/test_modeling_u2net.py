@@ -154,7 +154,11 @@ def test_loading_without_step_counters_keeps_the_batch_norm_statistics(tmp_path,
     randomize_batch_norm_statistics(tiny_model)
     tiny_model.save_pretrained(tmp_path)
     weights = load_file(tmp_path / "model.safetensors")
-    save_file({k: v for k, v in weights.items() if "num_batches_tracked" not in k}, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    save_file(
+        {k: v for k, v in weights.items() if "num_batches_tracked" not in k},
+        tmp_path / "model.safetensors",
+        metadata={"format": "pt"},
+    )
     reloaded = U2NetForImageSegmentation.from_pretrained(tmp_path)
     for (name, expected), actual in zip(tiny_model.state_dict().items(), reloaded.state_dict().values()):
         if "num_batches_tracked" not in name:

@@ -43,7 +43,9 @@ def test_auto_classes_resolve_to_u2net(saved_folder):
 
 def images_of_mixed_sizes():
     rng = np.random.default_rng(0)
-    return [PIL.Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(40, 60), (33, 17), (64, 64)]]
+    return [
+        PIL.Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(40, 60), (33, 17), (64, 64)]
+    ]
 
 
 def check_foreground_annotations(results, images):
@@ -99,7 +101,10 @@ sys.meta_path.insert(0, _Hide())
 def test_remote_code_folder_loads_without_the_package(tmp_path, saved_folder, tiny_model):
     add_remote_code(saved_folder)
     assert set(json.loads((saved_folder / "config.json").read_text())["auto_map"]) >= {
-        "AutoConfig", "AutoModel", "AutoModelForImageSegmentation", "AutoModelForSemanticSegmentation"
+        "AutoConfig",
+        "AutoModel",
+        "AutoModelForImageSegmentation",
+        "AutoModelForSemanticSegmentation",
     }
     pixel_values = torch.randn(1, 3, 64, 64)
     np.save(tmp_path / "pixel_values.npy", pixel_values.numpy())
@@ -132,7 +137,14 @@ def test_remote_code_folder_loads_without_the_package(tmp_path, saved_folder, ti
         print("labels", [a["label"] for a in segmenter({str(tmp_path / "image.png")!r}, threshold=0.0)])
         """
     )
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "hide"), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(tmp_path / "hide"),
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "labels ['foreground']" in result.stdout or "labels []" in result.stdout

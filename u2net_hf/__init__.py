@@ -2,6 +2,8 @@
 """U2-Net for the Hugging Face ecosystem: `AutoModel`, `pipeline("image-segmentation")`, torch.hub and the Hub."""
 
 from .configuration_u2net import U2NET_PRESETS, U2NetConfig
+from .conversion import convert_checkpoint
+from .hub import push_to_hub
 from .image_processing_u2net import U2NetImageProcessor
 from .modeling_u2net import (
     U2NetForImageSegmentation,
@@ -26,12 +28,6 @@ register_u2net()
 
 __all__ = [
     "PRETRAINED_VARIANTS",
-    "create_model",
-    "load_image_processor",
-    "load_model",
-    "resolve_model_path",
-    "u2net_full",
-    "u2net_lite",
     "U2NET_PRESETS",
     "U2NetConfig",
     "U2NetForImageSegmentation",
@@ -40,5 +36,13 @@ __all__ = [
     "U2NetPreTrainedModel",
     "U2NetSegmentationOutput",
     "add_remote_code",
+    "convert_checkpoint",
+    "create_model",
+    "load_image_processor",
+    "load_model",
+    "push_to_hub",
     "register_u2net",
+    "resolve_model_path",
+    "u2net_full",
+    "u2net_lite",
 ]

@@ -197,7 +197,7 @@ def validate_stage_tables(encoder_stages, decoder_stages, num_channels, out_chan
 def _validate_row(name: str, row) -> None:
     if not isinstance(row, (list, tuple)) or len(row) != len(STAGE_FIELDS):
         raise ValueError(f"{name}: expected a row of {len(STAGE_FIELDS)} values {STAGE_FIELDS}, got {row!r}.")
-    height, in_channels, mid_channels, out_channels, dilated, side_output = row
+    height, dilated, side_output = row[0], row[4], row[5]
     for field, value in zip(STAGE_FIELDS[:4], row[:4]):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}: {field} must be a positive integer, got {value!r}.")
@@ -208,4 +208,4 @@ def _validate_row(name: str, row) -> None:
             raise ValueError(f"{name}: {field} must be true or false, got {value!r}.")
 
 
-__all__ = ["U2NetConfig", "U2NET_PRESETS"]
+__all__ = ["U2NET_PRESETS", "U2NetConfig"]

@@ -307,7 +307,7 @@ class U2NetForImageSegmentation(U2NetPreTrainedModel):
 
         if not return_dict:
             output = (logits, side_logits)
-            return ((loss,) + output) if loss is not None else output
+            return (loss, *output) if loss is not None else output
         return U2NetSegmentationOutput(loss=loss, logits=logits, side_logits=side_logits)
 
     def compute_loss(self, logits: torch.Tensor, side_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -121,7 +121,9 @@ def _load_model_cached(path: str, device: str, dtype, revision) -> U2NetForImage
     return model.to(device=device, dtype=dtype).eval()
 
 
-def load_image_processor(model: str | os.PathLike | None = None, *, revision: str | None = None) -> U2NetImageProcessor:
+def load_image_processor(
+    model: str | os.PathLike | None = None, *, revision: str | None = None
+) -> U2NetImageProcessor:
     """Load the image processor saved with a model (same spec as [`load_model`]). For a model object, the
     processor saved in its local folder, or the default processor."""
     if isinstance(model, torch.nn.Module):

@@ -40,9 +40,7 @@ class _SupportedModelFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not (
-            "is not supported for" in message and any(f"The model '{name}'" in message for name in self.names)
-        )
+        return not ("is not supported for" in message and any(f"The model '{name}'" in message for name in self.names))
 
 
 def register_u2net() -> None:

