@@ -1,6 +1,7 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """U2-Net for the Hugging Face ecosystem: `AutoModel`, `pipeline("image-segmentation")`, torch.hub and the Hub."""
 
+from .background import load_image, remove_background, remove_backgrounds
 from .configuration_u2net import U2NET_PRESETS, U2NetConfig
 from .conversion import convert_checkpoint
 from .hub import push_to_hub
@@ -38,10 +39,13 @@ __all__ = [
     "add_remote_code",
     "convert_checkpoint",
     "create_model",
+    "load_image",
     "load_image_processor",
     "load_model",
     "push_to_hub",
     "register_u2net",
+    "remove_background",
+    "remove_backgrounds",
     "resolve_model_path",
     "u2net_full",
     "u2net_lite",
