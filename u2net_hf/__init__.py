@@ -1,6 +1,8 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """U2-Net for the Hugging Face ecosystem: `AutoModel`, `pipeline("image-segmentation")`, torch.hub and the Hub."""
 
+import importlib
+
 from .background import load_image, remove_background, remove_backgrounds
 from .configuration_u2net import U2NET_PRESETS, U2NetConfig
 from .conversion import convert_checkpoint
@@ -27,9 +29,29 @@ __version__ = "0.1.0"
 
 register_u2net()
 
+# Fine-tuning pulls in the Trainer and accelerate: import it only when asked for.
+_LAZY_EXPORTS = {
+    "SaliencyDataset": "data",
+    "SaliencyMetrics": "metrics",
+    "TrainResult": "training",
+    "evaluate": "metrics",
+    "load_saliency_dataset": "data",
+    "train": "training",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_EXPORTS:
+        return getattr(importlib.import_module(f".{_LAZY_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "PRETRAINED_VARIANTS",
     "U2NET_PRESETS",
+    "SaliencyDataset",
+    "SaliencyMetrics",
+    "TrainResult",
     "U2NetConfig",
     "U2NetForImageSegmentation",
     "U2NetImageProcessor",
@@ -39,14 +61,17 @@ __all__ = [
     "add_remote_code",
     "convert_checkpoint",
     "create_model",
+    "evaluate",
     "load_image",
     "load_image_processor",
     "load_model",
+    "load_saliency_dataset",
     "push_to_hub",
     "register_u2net",
     "remove_background",
     "remove_backgrounds",
     "resolve_model_path",
+    "train",
     "u2net_full",
     "u2net_lite",
 ]

@@ -111,11 +111,21 @@ def load_model(
     if isinstance(model, torch.nn.Module):
         return model.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else model
     path = resolve_model_path(model)
-    return _load_model_cached(path, str(device) if device is not None else "cpu", dtype, revision)
+    return _load_model_cached(path, str(device) if device is not None else "cpu", dtype, revision, _folder_stamp(path))
+
+
+def _folder_stamp(path: str) -> tuple:
+    """Modification times of a local folder's files, so that a folder saved again (say, by another training run
+    in the same process) is loaded again rather than served from the cache. Empty for Hub repo ids, whose
+    revisions the Hub cache already tracks."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()))
 
 
 @functools.lru_cache(maxsize=4)
-def _load_model_cached(path: str, device: str, dtype, revision) -> U2NetForImageSegmentation:
+def _load_model_cached(path: str, device: str, dtype, revision, stamp: tuple) -> U2NetForImageSegmentation:
     kwargs = {"revision": revision} if revision is not None else {}
     model = U2NetForImageSegmentation.from_pretrained(path, **kwargs)
     return model.to(device=device, dtype=dtype).eval()
@@ -124,20 +134,23 @@ def _load_model_cached(path: str, device: str, dtype, revision) -> U2NetForImage
 def load_image_processor(
     model: str | os.PathLike | None = None, *, revision: str | None = None
 ) -> U2NetImageProcessor:
-    """Load the image processor saved with a model (same spec as [`load_model`]). For a model object, the
-    processor saved in its local folder, or the default processor."""
+    """Load the image processor saved with a model (same spec as [`load_model`]). For a model object, or a
+    folder saved without `preprocessor_config.json`, the processor saved in its local folder, or else the
+    default processor."""
     if isinstance(model, torch.nn.Module):
         folder = Path(getattr(model, "name_or_path", "") or "")
         if not (folder / "preprocessor_config.json").is_file():
             return U2NetImageProcessor()
         model = folder
     path = resolve_model_path(model)
+    if Path(path).is_dir() and not (Path(path) / "preprocessor_config.json").is_file():
+        return U2NetImageProcessor()  # a folder saved with the model alone
     kwargs = {"revision": revision} if revision is not None else {}
-    return _load_processor_cached(path, **kwargs)
+    return _load_processor_cached(path, _folder_stamp(path), **kwargs)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_processor_cached(path: str, **kwargs) -> U2NetImageProcessor:
+def _load_processor_cached(path: str, stamp: tuple, **kwargs) -> U2NetImageProcessor:
     return U2NetImageProcessor.from_pretrained(path, **kwargs)
 
 
