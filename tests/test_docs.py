@@ -42,6 +42,7 @@ CLONE_FILES = ("docs/assets", "hubconf.py")
 # cannot run offline on a CPU.
 SKIPS_ALLOWED = {
     "docs/converting.md": 4,  # the user's own checkpoint files (x3; tests/test_cli_convert.py etc. cover them), PyPI
+    "docs/performance.md": 1,  # the ten-minute benchmark (and a GPU)
     "docs/fine-tuning.md": 4,  # the DUTS data sets, several GPUs, pushing to the Hub, the ten-minute measured run
     "docs/hub.md": 4,  # pushing (a write token, x2), downloading from the Hub (x2)
     "docs/quickstart.md": 2,  # the README's venv + pip install commands (their `u2net-hf remove` part runs below)

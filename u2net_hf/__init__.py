@@ -14,6 +14,8 @@ from .modeling_u2net import (
     U2NetPreTrainedModel,
     U2NetSegmentationOutput,
 )
+from .onnx import OnnxU2Net, export_onnx, load_onnx_model
+from .optimization import default_num_threads, optimize_for_inference
 from .pretrained import (
     PRETRAINED_VARIANTS,
     create_model,
@@ -49,6 +51,7 @@ def __getattr__(name: str):
 __all__ = [
     "PRETRAINED_VARIANTS",
     "U2NET_PRESETS",
+    "OnnxU2Net",
     "SaliencyDataset",
     "SaliencyMetrics",
     "TrainResult",
@@ -61,11 +64,15 @@ __all__ = [
     "add_remote_code",
     "convert_checkpoint",
     "create_model",
+    "default_num_threads",
     "evaluate",
+    "export_onnx",
     "load_image",
     "load_image_processor",
     "load_model",
+    "load_onnx_model",
     "load_saliency_dataset",
+    "optimize_for_inference",
     "push_to_hub",
     "register_u2net",
     "remove_background",
