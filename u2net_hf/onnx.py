@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .background import load_image
 from .configuration_u2net import U2NetConfig
 from .image_processing_u2net import U2NetImageProcessor
 from .modeling_u2net import U2NetSegmentationOutput, check_pixel_values
@@ -343,8 +344,7 @@ def calibration_pixel_values(images: Sequence | None, processor: U2NetImageProce
     pixel_values = []
     for image in images:
         if isinstance(image, (str, os.PathLike)):
-            with PIL.Image.open(image) as opened:
-                image = opened.convert("RGB")
+            image = load_image(image)  # the package's one loader: EXIF, first frame, one-line errors
         pixel_values.append(processor.preprocess(image, return_tensors="np")["pixel_values"].astype(np.float32))
     return pixel_values
 
