@@ -43,6 +43,12 @@ def random_rgb(height: int, width: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
+def assert_colour_is_the_input_where_visible(rgba: np.ndarray, rgb: np.ndarray) -> None:
+    """Straight alpha: wherever the cut-out shows anything, its colour is the input's, not darkened by the mask
+    (no dark halos); where its alpha is 0, black."""
+    np.testing.assert_array_equal(rgba[..., :3], np.where(rgba[..., 3:] > 0, rgb, 0))
+
+
 def png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
@@ -166,8 +172,7 @@ def test_cutout_keeps_size_and_pixels_with_the_model_probability_as_alpha(model_
     assert cutout.mode == "RGBA"
     assert cutout.size == (photo.shape[1], photo.shape[0])
     rgba = np.asarray(cutout)
-    # Straight alpha: the colour channels are the input's, not darkened by the mask (no dark halos).
-    np.testing.assert_array_equal(rgba[..., :3], photo)
+    assert_colour_is_the_input_where_visible(rgba, photo)
     expected = np.rint(expected_probability(model_dir, photo) * 255).astype(np.uint8)
     np.testing.assert_array_equal(rgba[..., 3], expected)
     assert len(np.unique(rgba[..., 3])) > 2, "the default alpha must be soft"
@@ -212,6 +217,9 @@ def test_threshold_gives_a_hard_alpha_at_that_probability(model_dir, photo):
     np.testing.assert_array_equal(mask == 255, probability > threshold)
     cutout = remove_background(photo, model=model_dir, threshold=threshold, device="cpu")
     np.testing.assert_array_equal(cutout[..., 3], mask)
+    # Half the cut-out is transparent: black there, the input's own colour in the rest.
+    np.testing.assert_array_equal(cutout[mask == 0, :3], 0)
+    np.testing.assert_array_equal(cutout[mask == 255, :3], photo[mask == 255])
 
 
 @pytest.mark.parametrize(
@@ -388,7 +396,7 @@ def test_odd_but_valid_images_are_processed(model_dir, tmp_path, case):
     height, width = expected_rgb.shape[:2]
     assert cutout.mode == "RGBA" and cutout.size == (width, height) and mask.shape == (height, width)
     rgba = np.asarray(cutout)
-    np.testing.assert_array_equal(rgba[..., :3], expected_rgb)
+    assert_colour_is_the_input_where_visible(rgba, expected_rgb)
     # The input's own transparency is kept: the cut-out's alpha is the mask times it.
     expected_alpha = mask if own_alpha is None else np.rint(mask.astype(float) * own_alpha / 255)
     np.testing.assert_array_equal(rgba[..., 3], expected_alpha)
@@ -401,7 +409,7 @@ def test_exif_orientation_is_applied(model_dir, tmp_path):
     assert shown.size == (24, 40)
     cutout = remove_background(path, model=model_dir)
     assert cutout.size == (24, 40)
-    np.testing.assert_array_equal(np.asarray(cutout)[..., :3], np.asarray(shown.convert("RGB")))
+    assert_colour_is_the_input_where_visible(np.asarray(cutout), np.asarray(shown.convert("RGB")))
     assert remove_background(PIL.Image.open(path), model=model_dir).size == (24, 40)
 
 
@@ -411,7 +419,7 @@ def test_float_arrays_and_arrays_with_alpha(model_dir, photo):
     alpha = np.random.default_rng(8).integers(0, 256, photo.shape[:2], dtype=np.uint8)
     with_alpha = remove_background(np.dstack([photo, alpha]), model=model_dir)
     mask = remove_background(photo, model=model_dir, mask_only=True)
-    np.testing.assert_array_equal(with_alpha[..., :3], photo)
+    assert_colour_is_the_input_where_visible(with_alpha, photo)
     np.testing.assert_array_equal(with_alpha[..., 3], np.rint(mask.astype(float) * alpha / 255))
 
 
