@@ -14,8 +14,8 @@ import numpy as np
 import PIL.Image
 import pytest
 from test_background import (
-    assert_colour_is_the_input_where_visible,
     HOSTILE_FILES,
+    assert_colour_is_the_input_where_visible,
     decompression_bomb_png,
     encode,
     exif_rotated_jpeg,
