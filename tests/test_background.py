@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -19,7 +20,15 @@ import torch
 from conftest import TINY_STAGES
 
 from u2net_hf import U2NetConfig, U2NetForImageSegmentation, U2NetImageProcessor
-from u2net_hf.background import load_image, parse_color, remove_background, remove_backgrounds, resolve_device
+from u2net_hf.background import (
+    load_image,
+    load_remover,
+    parse_color,
+    remove_background,
+    remove_backgrounds,
+    resolve_device,
+)
+from u2net_hf.onnx import OnnxU2Net, export_onnx
 
 # --------------------------------------------------------------------------------------------------------------
 # Helpers shared with tests/test_cli_remove.py
@@ -349,6 +358,81 @@ def test_the_bundled_model_is_the_default():
     image = random_rgb(8, 8)
     bundled = load_model("u2net-lite", device=resolve_device(None))
     np.testing.assert_array_equal(remove_background(image), remove_background(image, model=bundled))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Backends
+
+
+def test_onnxruntime_backend_gives_the_torch_cutout(model_dir, photo):
+    on_torch = remove_background(photo, model=model_dir, device="cpu")
+    on_onnxruntime = remove_background(photo, model=model_dir, backend="onnxruntime")
+    # The two runtimes round float32 differently: the 8-bit alpha may move by one level, never more.
+    assert np.abs(on_torch[..., 3].astype(int) - on_onnxruntime[..., 3]).max() <= 1
+    assert_colour_is_the_input_where_visible(on_onnxruntime, photo)
+    # The export carries the model's own preprocessing (64x64 here, not the default 320x320).
+    assert load_remover(model_dir, backend="onnxruntime")[1].size == {"height": 64, "width": 64}
+
+
+def test_onnx_files_and_onnx_models_run_on_onnxruntime_unasked(model_dir, photo, tmp_path):
+    path = export_onnx(model_dir, tmp_path / "tiny.onnx")
+    from_file = remove_background(photo, model=str(path))
+    loaded, _ = load_remover(path)
+    assert isinstance(loaded, OnnxU2Net) and loaded.name_or_path == str(path.resolve())
+    np.testing.assert_array_equal(from_file, remove_background(photo, model=OnnxU2Net(path)))
+    np.testing.assert_array_equal(from_file, remove_background(photo, model=model_dir, backend="onnxruntime"))
+
+
+def test_onnx_sessions_are_loaded_once(model_dir):
+    first, processor = load_remover(model_dir, backend="onnxruntime")
+    again, processor_again = load_remover(model_dir, backend="onnxruntime")
+    assert again is first and processor_again is processor
+    on_cpu, _ = load_remover(model_dir, backend="onnxruntime", device="cpu")
+    assert on_cpu.providers == ["CPUExecutionProvider"]
+
+
+def _onnxruntime_has_cuda() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backend": "tensorflow"}, "Unknown backend 'tensorflow': use 'torch' or 'onnxruntime'"),
+        ({"backend": "torch", "int8": True}, "int8 runs on the onnxruntime backend"),
+        ({"backend": "onnxruntime", "device": "mps"}, "runs on 'cpu' or 'cuda', not 'mps'"),
+        ({"model": "missing.onnx"}, "ONNX file missing.onnx does not exist"),
+        ({"model": "tiny.onnx", "backend": "torch"}, "tiny.onnx is an ONNX model: run it with backend='onnxruntime'"),
+        ({"model": "tiny.onnx", "int8": True}, "is an ONNX file, run as it is"),
+    ],
+)
+def test_backend_options_that_cannot_work_say_why(model_dir, tmp_path, monkeypatch, kwargs, message):
+    monkeypatch.chdir(tmp_path)
+    export_onnx(model_dir, tmp_path / "tiny.onnx")
+    kwargs = {"model": model_dir, **kwargs}
+    with pytest.raises((ValueError, FileNotFoundError), match=re.escape(message)):
+        remove_background(random_rgb(8, 8), **kwargs)
+
+
+def test_onnxruntime_without_cuda_refuses_a_cuda_device(model_dir):
+    if _onnxruntime_has_cuda():
+        assert load_remover(model_dir, backend="onnxruntime", device="cuda")[0].providers[0] == "CUDAExecutionProvider"
+        return
+    with pytest.raises(ValueError, match=r"no CUDA provider .* onnxruntime-gpu"):
+        load_remover(model_dir, backend="onnxruntime", device="cuda")
+
+
+@pytest.mark.slow
+def test_int8_keeps_the_masks_of_the_bundled_model_on_real_photos(real_photos):
+    loaded, _ = load_remover(int8=True)
+    assert loaded.metadata["precision"] == "int8"
+    for name, photo in real_photos.items():
+        float32 = remove_background(photo, mask_only=True, device="cpu") > 127
+        int8 = remove_background(photo, mask_only=True, int8=True) > 127
+        iou = (float32 & int8).sum() / (float32 | int8).sum()
+        assert iou >= 0.98, (name, iou)
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_FILES))

@@ -71,6 +71,8 @@ def test_a_file_gives_an_rgba_png_next_to_it(model_dir, tmp_path, capsys):
         (["-bgc", "0", "0", "255", "128"], {"bg_color": (0, 0, 255, 128)}),
         (["--bg-color", "#00ff00"], {"bg_color": "#00ff00"}),
         (["-t", "0.4", "-b", "1", "--device", "cpu"], {"threshold": 0.4}),
+        (["--backend", "onnxruntime"], {"backend": "onnxruntime"}),
+        (["--int8", "-om", "--device", "cpu"], {"int8": True, "mask_only": True}),
     ],
 )
 def test_flags_give_what_the_library_gives(model_dir, tmp_path, flags, options):
@@ -81,6 +83,23 @@ def test_flags_give_what_the_library_gives(model_dir, tmp_path, flags, options):
     with PIL.Image.open(output) as image:
         assert image.mode == expected.mode
         np.testing.assert_array_equal(np.asarray(image), np.asarray(expected))
+
+
+def test_the_onnxruntime_backend_exports_once_and_says_so(model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("U2NET_HF_CACHE", str(tmp_path / "cache"))
+    source = write_photo(tmp_path / "photo.png", 30, 40)
+    assert remove(model_dir, str(source), str(tmp_path / "first.png"), "--backend", "onnxruntime") == 0
+    exported = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    first, wrote = error_lines(capsys)
+    assert (
+        len(exported) == 1
+        and first == f"u2net-hf remove: Exporting {Path(model_dir).name} to {exported[0]} (once; later runs reuse it)."
+    )
+    assert wrote == f"u2net-hf remove: wrote {tmp_path / 'first.png'}"
+    assert remove(model_dir, str(source), str(tmp_path / "again.png"), "--backend", "onnxruntime") == 0
+    assert error_lines(capsys) == [f"u2net-hf remove: wrote {tmp_path / 'again.png'}"]
+    assert list((tmp_path / "cache" / "onnx").glob("*.onnx")) == exported
+    assert sha256(tmp_path / "first.png") == sha256(tmp_path / "again.png")
 
 
 def test_mask_only_default_name(model_dir, tmp_path):
@@ -232,6 +251,8 @@ def test_odd_but_valid_files_are_processed(model_dir, tmp_path, case):
         (lambda d: [str(d / "photo.png"), "-bgc", "1", "2"], "3 or 4 integers"),
         (lambda d: [str(d / "photo.png"), "-bgc", "red", "x", "y"], "--bg-color takes R G B"),
         (lambda d: [str(d / "photo.png"), "--device", "tpu9"], "Unknown device"),
+        (lambda d: [str(d / "photo.png"), "--backend", "torch", "--int8"], "int8 runs on the onnxruntime backend"),
+        (lambda d: [str(d / "photo.png"), "--backend", "onnxruntime", "--device", "mps"], "'cpu' or 'cuda'"),
     ],
 )
 def test_bad_arguments_fail_with_one_line(model_dir, tmp_path, capsys, make_args, message):

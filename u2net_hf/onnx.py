@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import inspect
 import json
@@ -24,12 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .background import load_image
 from .configuration_u2net import U2NetConfig
 from .image_processing_u2net import U2NetImageProcessor
 from .modeling_u2net import U2NetSegmentationOutput, check_pixel_values
 from .optimization import default_num_threads, optimize_for_inference
-from .pretrained import load_image_processor, load_model
+from .pretrained import _folder_stamp, load_image_processor, load_model, resolve_model_path
 
 DEFAULT_OPSET = 17
 INPUT_NAME = "pixel_values"
@@ -221,7 +221,7 @@ class OnnxU2Net:
         self.device = torch.device("cpu")
         self.dtype = torch.float32
 
-    @property
+    @functools.cached_property
     def image_processor(self) -> U2NetImageProcessor:
         """The image processor saved in the file's metadata (the default one for files without it)."""
         if "preprocessor_config" not in self.metadata:
@@ -268,30 +268,123 @@ def load_onnx_model(
     model=None,
     *,
     int8: bool = False,
-    providers: Sequence[str] | None = None,
+    providers: Sequence[str | tuple[str, dict]] | None = None,
     intra_op_num_threads: int | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> OnnxU2Net:
     """
     An [`OnnxU2Net`] for a model spec, exporting the model to ONNX on first use and reusing the export after.
 
+    Sessions are cached like [`load_model`]'s models: calling this again with the same file or model spec (and
+    the same settings) returns the same [`OnnxU2Net`] without exporting or loading anything, until the file or
+    the model folder changes.
+
     Args:
         model (`str`, `os.PathLike` or [`U2NetForImageSegmentation`], *optional*, defaults to `"u2net-lite"`):
             An `.onnx` file (loaded as it is), or a model spec or model as accepted by [`load_model`].
         int8 (`bool`, *optional*, defaults to `False`):
-            Use the int8 export (calibrated on the default photos, see [`export_onnx`]).
-        providers (`list[str]`, *optional*):
+            Use the int8 export (calibrated on the default photos, see [`export_onnx`]). Not for an `.onnx`
+            file, which is run as it is.
+        providers (`list`, *optional*):
             onnxruntime execution providers; see [`OnnxU2Net`].
         intra_op_num_threads (`int`, *optional*):
             Threads for the CPU provider; see [`OnnxU2Net`].
         cache_dir (`str` or `os.PathLike`, *optional*):
             Where exports are kept; see [`cached_onnx_export`].
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from u2net_hf.onnx import load_onnx_model
+
+    >>> onnx_model = load_onnx_model("u2net-lite")  # exported once, then reused
+    >>> onnx_model(torch.randn(1, 3, 320, 320)).logits.shape
+    torch.Size([1, 1, 320, 320])
+    ```
     """
-    if isinstance(model, (str, os.PathLike)) and Path(model).suffix == ".onnx":
+    providers = _hashable_providers(providers)
+    if is_onnx_file(model):
         path = Path(model)
-    else:
+        if int8:
+            raise ValueError(
+                f"{path} is an ONNX file, run as it is; int8 asks for the int8 export of a model: pass the model "
+                "spec instead, or export one with `u2net-hf export-onnx MODEL OUT.onnx --int8`."
+            )
+        if not path.is_file():
+            raise FileNotFoundError(f"ONNX file {path} does not exist; make one with `u2net-hf export-onnx`.")
+        return _load_onnx_file_cached(str(path.resolve()), path.stat().st_mtime_ns, providers, intra_op_num_threads)
+    if isinstance(model, nn.Module):
         path = cached_onnx_export(model, int8=int8, cache_dir=cache_dir)
-    return OnnxU2Net(path, providers=providers, intra_op_num_threads=intra_op_num_threads)
+        return OnnxU2Net(path, providers=_provider_list(providers), intra_op_num_threads=intra_op_num_threads)
+    spec = None if model is None else os.fspath(model)
+    stamp = _folder_stamp(resolve_model_path(spec))
+    cache = os.fspath(_default_cache_dir() if cache_dir is None else cache_dir)
+    return _load_exported_cached(spec, stamp, int8, cache, providers, intra_op_num_threads)
+
+
+def is_onnx_file(model) -> bool:
+    """Whether a model spec names an ONNX file (a path ending in `.onnx`) rather than a PyTorch model."""
+    return isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx"
+
+
+@functools.lru_cache(maxsize=4)
+def _load_onnx_file_cached(path: str, mtime_ns: int, providers: tuple | None, threads: int | None) -> OnnxU2Net:
+    return OnnxU2Net(path, providers=_provider_list(providers), intra_op_num_threads=threads)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_exported_cached(
+    spec: str | None, stamp: tuple, int8: bool, cache_dir: str, providers: tuple | None, threads: int | None
+) -> OnnxU2Net:
+    path = cached_onnx_export(spec, int8=int8, cache_dir=cache_dir)
+    return OnnxU2Net(path, providers=_provider_list(providers), intra_op_num_threads=threads)
+
+
+def _hashable_providers(providers) -> tuple | None:
+    # Provider options are dicts: frozen into tuples for the session caches, turned back by _provider_list.
+    if providers is None:
+        return None
+    if isinstance(providers, str):
+        providers = [providers]
+    return tuple(p if isinstance(p, str) else (p[0], tuple(sorted(dict(p[1]).items()))) for p in providers)
+
+
+def _provider_list(providers: tuple | None) -> list | None:
+    if providers is None:
+        return None
+    return [p if isinstance(p, str) else (p[0], dict(p[1])) for p in providers]
+
+
+def providers_for_device(device: str | torch.device | None) -> list | None:
+    """
+    The onnxruntime execution providers that run on a PyTorch-style device: `"cpu"` the CPU provider, `"cuda"`
+    or `"cuda:N"` the CUDA provider on that GPU (with the CPU provider behind it for operators it lacks);
+    `None` leaves the choice to [`OnnxU2Net`] (CUDA when onnxruntime has it, else the CPU).
+
+    Raises:
+        `ValueError`: for a device onnxruntime cannot use here, saying what to do instead.
+    """
+    if device is None:
+        return None
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"Unknown device {str(device)!r}: use 'cpu' or 'cuda' with the onnxruntime backend."
+        ) from error
+    if device.type == "cpu":
+        return ["CPUExecutionProvider"]
+    if device.type == "cuda":
+        if "CUDAExecutionProvider" not in _import_onnxruntime().get_available_providers():
+            raise ValueError(
+                f"Device {str(device)!r} asked for, but this onnxruntime has no CUDA provider (install "
+                "onnxruntime-gpu instead of onnxruntime), or run on CUDA with the torch backend."
+            )
+        return [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
+    raise ValueError(
+        f"The onnxruntime backend runs on 'cpu' or 'cuda', not {str(device)!r}; use the torch backend there."
+    )
 
 
 def cached_onnx_export(
@@ -344,6 +437,8 @@ def calibration_pixel_values(images: Sequence | None, processor: U2NetImageProce
     pixel_values = []
     for image in images:
         if isinstance(image, (str, os.PathLike)):
+            from .background import load_image
+
             image = load_image(image)  # the package's one loader: EXIF, first frame, one-line errors
         pixel_values.append(processor.preprocess(image, return_tensors="np")["pixel_values"].astype(np.float32))
     return pixel_values
@@ -676,6 +771,8 @@ __all__ = [
     "calibration_pixel_values",
     "export_onnx",
     "int8_sensitive_convs",
+    "is_onnx_file",
     "load_onnx_model",
+    "providers_for_device",
     "quantize_int8",
 ]
