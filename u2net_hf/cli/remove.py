@@ -126,7 +126,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         choices=range(10),
         metavar="0-9",
         help="PNG compression with zlib's usual strategy at this level (9: smallest, slowest); by default a fast "
-        "run-length strategy whose files are within a few %% of level 6's, written 3-5x faster",
+        "run-length strategy whose files are within a few %% of level 6's, written 2-5x faster",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no success messages; errors still print"
