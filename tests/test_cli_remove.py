@@ -213,6 +213,20 @@ def test_an_image_failing_inside_a_batch_does_not_take_the_batch_down(model_dir,
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]
 
 
+def test_pytorch_on_the_cpu_follows_the_thread_policy(model_dir, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("U2NET_HF_NUM_THREADS", "2")  # the override of default_num_threads("torch")
+    source = write_photo(tmp_path / "photo.png")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert remove(model_dir, str(source), str(tmp_path / "out.png"), "-q", "--device", "cpu") == 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_pngs_are_written_with_the_run_length_strategy_unless_a_level_is_given(model_dir, tmp_path):
     source = write_photo(tmp_path / "photo.png", 120, 160)
     assert remove(model_dir, str(source), str(tmp_path / "default.png"), "-q") == 0
