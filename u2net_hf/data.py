@@ -578,6 +578,30 @@ class SaliencyEvalTransform:
         return {"pixel_values": pixel_values, "labels": labels, "target": torch.from_numpy(mask)}
 
 
+def load_saliency_eval_dataset(
+    data,
+    image_processor: U2NetImageProcessor | None = None,
+    size: int | None = None,
+    *,
+    split: str | None = None,
+    image_column: str | None = None,
+    mask_column: str | None = None,
+) -> SaliencyDataset:
+    """
+    A data set to score a model on: [`load_saliency_dataset`] with a [`SaliencyEvalTransform`], and unreadable
+    samples left out rather than replaced, so that every score comes from a real image and its own mask. The
+    arguments are those of [`load_saliency_dataset`] and [`SaliencyEvalTransform`].
+    """
+    return load_saliency_dataset(
+        data,
+        split=split,
+        transform=SaliencyEvalTransform(image_processor, size),
+        image_column=image_column,
+        mask_column=mask_column,
+        replace_unreadable=False,
+    )
+
+
 def resize_pair(
     image_processor: U2NetImageProcessor, image, mask: np.ndarray, size: int | tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -596,6 +620,7 @@ __all__ = [
     "SaliencyTrainTransform",
     "find_image_mask_pairs",
     "load_saliency_dataset",
+    "load_saliency_eval_dataset",
     "looks_like_hub_id",
     "mask_to_array",
     "resize_pair",

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import SaliencyDataset, SaliencyEvalTransform, load_saliency_dataset
+from .data import SaliencyDataset, load_saliency_eval_dataset
 from .image_processing_u2net import U2NetImageProcessor
 
 logger = logging.getLogger(__name__)
@@ -415,13 +415,8 @@ def evaluate(
         raise ValueError("evaluate() needs data: a data set folder, a Hub data set id or a datasets.Dataset.")
     processor = image_processor or image_processor_for(model)
     model = load_model(model, device=resolve_device(device, model))
-    dataset = load_saliency_dataset(
-        data,
-        split=split,
-        transform=SaliencyEvalTransform(processor, image_size),
-        image_column=image_column,
-        mask_column=mask_column,
-        replace_unreadable=False,
+    dataset = load_saliency_eval_dataset(
+        data, processor, image_size, split=split, image_column=image_column, mask_column=mask_column
     )
     return evaluate_dataset(
         model, dataset, processor, batch_size=batch_size, num_workers=num_workers, progress=progress

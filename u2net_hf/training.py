@@ -28,9 +28,9 @@ from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from .configuration_u2net import U2NetConfig
 from .data import (
     SaliencyDataset,
-    SaliencyEvalTransform,
     SaliencyTrainTransform,
     load_saliency_dataset,
+    load_saliency_eval_dataset,
     looks_like_hub_id,
 )
 from .image_processing_u2net import U2NetImageProcessor
@@ -214,13 +214,8 @@ def train(
     )
     eval_dataset = None
     if eval_data is not None:
-        eval_dataset = load_saliency_dataset(
-            eval_data,
-            split=eval_split,
-            transform=SaliencyEvalTransform(processor, image_size),
-            image_column=image_column,
-            mask_column=mask_column,
-            replace_unreadable=False,
+        eval_dataset = load_saliency_eval_dataset(
+            eval_data, processor, image_size, split=eval_split, image_column=image_column, mask_column=mask_column
         )
 
     # Seed before building the model, so that a model trained from scratch starts from the same weights each run.
