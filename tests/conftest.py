@@ -21,8 +21,10 @@ import torch  # noqa: E402
 from u2net_hf import U2NetConfig, U2NetForImageSegmentation  # noqa: E402
 
 # One thread per test process: CI runs two pytest workers on two cores, and torch with 2 threads slows
-# down many times over when the other core is busy. Also makes results bit-identical across processes.
+# down many times over when the other core is busy. Also makes results bit-identical across processes. The
+# environment variable carries it to sessions (which apply the thread policy) and to CLI subprocesses.
 torch.set_num_threads(1)
+os.environ.setdefault("U2NET_HF_NUM_THREADS", "1")
 
 # A network small enough to run in milliseconds that still has every kind of part: RSU-L blocks with
 # pooling, a dilated RSU-LF bottleneck, a dilated decoder stage, and one side output per decoder stage.
@@ -49,3 +51,14 @@ def real_photos() -> dict[str, np.ndarray]:
     from skimage import data
 
     return {name: getattr(data, name)() for name in ("astronaut", "chelsea", "coffee")}
+
+
+@pytest.fixture
+def saved_folder(tmp_path, tiny_model):
+    """The tiny model and a 64x64 processor saved with `save_pretrained`: a model folder like any other."""
+    from u2net_hf import U2NetImageProcessor
+
+    folder = tmp_path / "tiny-u2net"
+    tiny_model.save_pretrained(folder)
+    U2NetImageProcessor(size={"height": 64, "width": 64}).save_pretrained(folder)
+    return folder

@@ -20,17 +20,12 @@ import torch
 from conftest import TINY_STAGES
 
 from u2net_hf import U2NetConfig, U2NetForImageSegmentation, U2NetImageProcessor
-from u2net_hf.background import (
-    load_image,
-    load_remover,
-    parse_color,
-    remove_background,
-    remove_backgrounds,
-    resolve_device,
-)
+from u2net_hf.background import parse_color
+from u2net_hf.devices import resolve_device
 from u2net_hf.onnx import OnnxU2Net, export_onnx
 from u2net_hf.optimization import optimize_for_inference
 from u2net_hf.pretrained import load_model
+from u2net_hf.sessions import cached_session, new_session, remove_background, remove_backgrounds
 
 # --------------------------------------------------------------------------------------------------------------
 # Helpers shared with tests/test_cli_remove.py
@@ -324,12 +319,12 @@ def test_remove_backgrounds_reads_its_input_lazily(model_dir):
     results = remove_backgrounds(images(), model=model_dir, batch_size=4)
     assert consumed == []  # nothing is read before the first result is asked for
     next(results)
-    assert len(consumed) == 4
+    assert len(consumed) == 8  # the first batch and, read while the model runs on it, the next: no more
     assert len(list(results)) == 9 and len(consumed) == 10
 
 
-def test_the_model_is_loaded_once_and_reused(tmp_path, photo, monkeypatch):
-    folder = save_tiny_model(tmp_path / "model")
+def count_model_loads(monkeypatch) -> list:
+    """Record every `U2NetForImageSegmentation.from_pretrained` call (its positional arguments) from now on."""
     calls = []
     original = U2NetForImageSegmentation.from_pretrained.__func__
 
@@ -338,6 +333,12 @@ def test_the_model_is_loaded_once_and_reused(tmp_path, photo, monkeypatch):
         return original(cls, *args, **kwargs)
 
     monkeypatch.setattr(U2NetForImageSegmentation, "from_pretrained", classmethod(counting_from_pretrained))
+    return calls
+
+
+def test_the_model_is_loaded_once_and_reused(tmp_path, photo, monkeypatch):
+    folder = save_tiny_model(tmp_path / "model")
+    calls = count_model_loads(monkeypatch)
     for _ in range(3):
         remove_background(photo, model=str(folder))
     remove_background(photo, model=folder)
@@ -347,9 +348,9 @@ def test_the_model_is_loaded_once_and_reused(tmp_path, photo, monkeypatch):
 def test_a_named_model_runs_optimized_and_a_loaded_one_as_it_is(model_dir, photo):
     model = U2NetForImageSegmentation.from_pretrained(model_dir).eval()
     processor = U2NetImageProcessor.from_pretrained(model_dir)
-    named, _ = load_remover(model_dir, device="cpu")
+    named = new_session(model_dir, device="cpu").model
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in named.modules())
-    assert load_remover(model)[0] is model
+    assert new_session(model).model is model
     from_name = remove_background(photo, model=model_dir, device="cpu")
     optimized = optimize_for_inference(model)
     np.testing.assert_array_equal(from_name, remove_background(photo, model=optimized, image_processor=processor))
@@ -377,24 +378,24 @@ def test_onnxruntime_backend_gives_the_torch_cutout(model_dir, photo):
     assert np.abs(on_torch[..., 3].astype(int) - on_onnxruntime[..., 3]).max() <= 1
     assert_colour_is_the_input_where_visible(on_onnxruntime, photo)
     # The export carries the model's own preprocessing (64x64 here, not the default 320x320).
-    assert load_remover(model_dir, backend="onnxruntime")[1].size == {"height": 64, "width": 64}
+    assert new_session(model_dir, backend="onnxruntime").image_processor.size == {"height": 64, "width": 64}
 
 
 def test_onnx_files_and_onnx_models_run_on_onnxruntime_unasked(model_dir, photo, tmp_path):
     path = export_onnx(model_dir, tmp_path / "tiny.onnx")
     from_file = remove_background(photo, model=str(path))
-    loaded, _ = load_remover(path)
+    loaded = new_session(path).model
     assert isinstance(loaded, OnnxU2Net) and loaded.name_or_path == str(path.resolve())
     np.testing.assert_array_equal(from_file, remove_background(photo, model=OnnxU2Net(path)))
     np.testing.assert_array_equal(from_file, remove_background(photo, model=model_dir, backend="onnxruntime"))
 
 
 def test_onnx_sessions_are_loaded_once(model_dir):
-    first, processor = load_remover(model_dir, backend="onnxruntime")
-    again, processor_again = load_remover(model_dir, backend="onnxruntime")
-    assert again is first and processor_again is processor
-    on_cpu, _ = load_remover(model_dir, backend="onnxruntime", device="cpu")
-    assert on_cpu.providers == ["CPUExecutionProvider"]
+    first = cached_session(model_dir, backend="onnxruntime")
+    again = cached_session(model_dir, backend="onnxruntime")
+    assert again is first and again.model is first.model and again.image_processor is first.image_processor
+    on_cpu = new_session(model_dir, backend="onnxruntime", device="cpu")
+    assert on_cpu.model.providers == ["CPUExecutionProvider"]
 
 
 def _onnxruntime_has_cuda() -> bool:
@@ -424,15 +425,16 @@ def test_backend_options_that_cannot_work_say_why(model_dir, tmp_path, monkeypat
 
 def test_onnxruntime_without_cuda_refuses_a_cuda_device(model_dir):
     if _onnxruntime_has_cuda():
-        assert load_remover(model_dir, backend="onnxruntime", device="cuda")[0].providers[0] == "CUDAExecutionProvider"
+        session = new_session(model_dir, backend="onnxruntime", device="cuda")
+        assert session.model.providers[0] == "CUDAExecutionProvider"
         return
     with pytest.raises(ValueError, match=r"no CUDA provider .* onnxruntime-gpu"):
-        load_remover(model_dir, backend="onnxruntime", device="cuda")
+        new_session(model_dir, backend="onnxruntime", device="cuda")
 
 
 @pytest.mark.slow
 def test_int8_keeps_the_masks_of_the_bundled_model_on_real_photos(real_photos):
-    loaded, _ = load_remover(int8=True)
+    loaded = new_session(int8=True).model
     assert loaded.metadata["precision"] == "int8"
     for name, photo in real_photos.items():
         float32 = remove_background(photo, mask_only=True, device="cpu") > 127
@@ -441,39 +443,9 @@ def test_int8_keeps_the_masks_of_the_bundled_model_on_real_photos(real_photos):
         assert iou >= 0.98, (name, iou)
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
-def test_hostile_files_raise_one_line_naming_the_file(tmp_path, case):
-    name, content, words = HOSTILE_FILES[case]
-    path = tmp_path / name
-    path.write_bytes(content)
-    with pytest.raises(ValueError) as error:
-        load_image(path)
-    message = str(error.value)
-    assert message.startswith(str(path)) and words in message and "\n" not in message
-    with pytest.raises(ValueError, match=words):  # the same from bytes, named generically
-        load_image(content)
-
-
-def test_missing_files_and_folders_are_refused_by_name(tmp_path):
-    with pytest.raises(ValueError, match=r"missing\.jpg: no such file"):
-        load_image(tmp_path / "missing.jpg")
+def test_a_folder_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match=r"is a folder, not an image file"):
         remove_background(tmp_path)
-
-
-def test_objects_that_are_not_images_are_a_type_error():
-    with pytest.raises(TypeError, match="expected a file path, bytes, a PIL image or a numpy array"):
-        load_image(42)
-    with pytest.raises(ValueError, match="the array has shape"):
-        load_image(np.zeros((4, 4, 7), dtype=np.uint8))
-
-
-def test_pixels_over_the_pillow_limit_are_refused_before_decoding(tmp_path):
-    path = tmp_path / "bomb.png"
-    path.write_bytes(decompression_bomb_png())
-    assert path.stat().st_size < 100
-    with pytest.raises(ValueError, match="decompression bomb"):
-        load_image(path)
 
 
 @pytest.mark.parametrize("case", sorted(odd_images()))

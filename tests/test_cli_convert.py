@@ -11,7 +11,7 @@ from rembg_onnx import u2netp_onnx_path
 from transformers import AutoImageProcessor, AutoModelForImageSegmentation
 
 from u2net_hf.cli import main
-from u2net_hf.convert_reference_u2net_to_pytorch import convert_state_dict, expected_shapes
+from u2net_hf.conversion.convert_reference_u2net_to_pytorch import convert_state_dict, expected_shapes
 
 
 @pytest.fixture

@@ -191,21 +191,102 @@ def test_a_folder_run_keeps_going_past_hostile_files(model_dir, tmp_path, capsys
     assert checksums(source) == before
 
 
+def twenty_photos_three_bad(source: Path) -> dict[str, str]:
+    """20 files in `source` (mixed sizes, one level of sub-folders), 3 of them not images; returns the bad ones'
+    paths with the words their error must contain."""
+    for index in range(17):
+        write_photo(
+            source / ("sub" if index % 4 == 0 else ".") / f"photo{index:02d}.png",
+            20 + index,
+            30 + 2 * index,
+            seed=index,
+        )
+    bad = {"empty.png": b"", "notes.jpg": b"not a picture\n", "cut.jpg": HOSTILE_FILES["truncated-jpeg"][1]}
+    for name, content in bad.items():
+        (source / name).write_bytes(content)
+    return {
+        str(source / "empty.png"): "empty",
+        str(source / "notes.jpg"): "not an image",
+        str(source / "cut.jpg"): "truncated",
+    }
+
+
+def test_a_folder_run_with_3_bad_files_among_20_writes_the_17_and_reports_the_3(model_dir, tmp_path, capsys):
+    source, output = tmp_path / "in", tmp_path / "out"
+    bad = twenty_photos_three_bad(source)
+    assert remove(model_dir, str(source), str(output), "-b", "4") == 1
+    lines = error_lines(capsys)
+    assert lines[0] == f"u2net-hf remove: 17 done, 0 skipped, 3 failed (of 20 images in {source}; outputs in {output})"
+    failed = lines[1:]
+    assert len(failed) == 3
+    for path, words in bad.items():
+        (line,) = [line for line in failed if line.startswith(f"  failed {path}: ")]
+        assert words in line
+    written = sorted(str(path.relative_to(output)) for path in output.rglob("*") if path.is_file())
+    assert len(written) == 17 and all(name.endswith(".png") for name in written)
+    for path in output.rglob("*.png"):
+        origin = source / path.relative_to(output)
+        np.testing.assert_array_equal(
+            np.asarray(PIL.Image.open(path)), np.asarray(remove_background(origin, model=model_dir))
+        )
+
+
+def test_a_folder_run_killed_midway_leaves_no_partial_file_and_the_rerun_finishes(model_dir, tmp_path):
+    import signal
+    import time
+
+    source, output = tmp_path / "in", tmp_path / "out"
+    twenty_photos_three_bad(source)
+    command = [sys.executable, "-m", "u2net_hf", "remove", str(source), str(output), "-m", model_dir, "-b", "1", "-q"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, start_new_session=True) as process:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(output.rglob("*.png"))) < 3:
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == -signal.SIGKILL
+    written = list(output.rglob("*.png"))
+    assert 3 <= len(written) < 17, "the run was not killed midway"
+    for path in written:  # every output there is complete
+        with PIL.Image.open(path) as image:
+            image.load()
+
+    rerun = subprocess.run(command[:-1], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 1  # the 3 bad files
+    assert f"{17 - len(written)} done, {len(written)} skipped, 3 failed" in rerun.stderr
+    files = sorted(path for path in output.rglob("*") if path.is_file())
+    assert len(files) == 17 and all(path.suffix == ".png" for path in files)  # no temporary left behind either
+
+
+def test_temporaries_of_an_interrupted_run_are_removed_by_the_next_run(model_dir, tmp_path, capsys):
+    source, output = tmp_path / "in", tmp_path / "out"
+    write_photo(source / "a.png")
+    (output / "sub").mkdir(parents=True)
+    stale = [output / ".a.png.0123abcd.tmp", output / "sub" / ".b.png.deadbeef.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a png")
+    mine = [output / "notes.tmp", output / ".a.png.not-hex.tmp", output / "sub" / "keep.png"]
+    for path in mine:
+        path.write_bytes(b"not ours")
+    assert remove(model_dir, str(source), str(output), "-q") == 0
+    assert not any(path.exists() for path in stale)
+    assert all(path.read_bytes() == b"not ours" for path in mine)
+
+
 def test_an_image_failing_inside_a_batch_does_not_take_the_batch_down(model_dir, tmp_path, monkeypatch, capsys):
-    import u2net_hf.background as background
+    import u2net_hf.sessions as sessions
 
     source = tmp_path / "in"
     write_photo(source / "a.png", 30, 40, seed=1)
     write_photo(source / "b.png", 13, 17, seed=2)
     write_photo(source / "c.png", 30, 40, seed=3)
-    original_compose = background._compose
+    original_compose = sessions.compose
 
-    def compose_failing_on_b(image_source, probability, options):
-        if image_source.size == (13, 17):
+    def compose_failing_on_b(rgb, probability, options, **kwargs):
+        if rgb.shape[:2] == (13, 17):
             raise RuntimeError("cannot composite this one")
-        return original_compose(image_source, probability, options)
+        return original_compose(rgb, probability, options, **kwargs)
 
-    monkeypatch.setattr(background, "_compose", compose_failing_on_b)
+    monkeypatch.setattr(sessions, "compose", compose_failing_on_b)
     assert remove(model_dir, str(source), str(tmp_path / "out"), "-b", "3") == 1
     lines = error_lines(capsys)
     assert lines[0].startswith("u2net-hf remove: 2 done, 0 skipped, 1 failed")
@@ -216,13 +297,24 @@ def test_an_image_failing_inside_a_batch_does_not_take_the_batch_down(model_dir,
 def test_pytorch_on_the_cpu_follows_the_thread_policy(model_dir, tmp_path, monkeypatch):
     import torch
 
+    from u2net_hf.modeling_u2net import U2NetForImageSegmentation
+
     monkeypatch.setenv("U2NET_HF_NUM_THREADS", "2")  # the override of default_num_threads("torch")
     source = write_photo(tmp_path / "photo.png")
+    seen = []
+    original_forward = U2NetForImageSegmentation.forward
+
+    def recording_forward(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original_forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(U2NetForImageSegmentation, "forward", recording_forward)
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         assert remove(model_dir, str(source), str(tmp_path / "out.png"), "-q", "--device", "cpu") == 0
-        assert torch.get_num_threads() == 2
+        assert seen == [2]  # the model ran with the policy's threads
+        assert torch.get_num_threads() == 1  # and the process's own setting is back
     finally:
         torch.set_num_threads(previous)
 

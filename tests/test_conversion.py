@@ -1,27 +1,35 @@
-"""Shared conversion steps: safe reading, layout and variant detection, atomic folders, model cards."""
+"""The conversion family: its converters, safe reading, layout and variant detection, whole folders, model cards."""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
 import pathlib
+import types
 
 import pytest
 import torch
 from foreign_layouts import random_checkpoint
 from huggingface_hub import ModelCard
+from rembg_onnx import u2netp_onnx_path
+from safetensors.torch import load_file
 
+from u2net_hf import conversion, hub, modelcard
 from u2net_hf.conversion import (
+    LAYOUT_DESCRIPTIONS,
+    LAYOUTS,
     ConversionError,
     convert_checkpoint,
     detect_layout,
     read_checkpoint,
     read_torch_state_dict,
-    render_model_card,
-    save_model_folder,
     sniff_file_format,
 )
-from u2net_hf.convert_reference_u2net_to_pytorch import expected_shapes as reference_shapes
-from u2net_hf.convert_upstream_u2net_to_pytorch import expected_shapes as upstream_shapes
+from u2net_hf.conversion.convert_reference_u2net_to_pytorch import expected_shapes as reference_shapes
+from u2net_hf.conversion.convert_rembg_onnx_to_pytorch import convert as convert_rembg
+from u2net_hf.conversion.convert_upstream_u2net_to_pytorch import expected_shapes as upstream_shapes
+from u2net_hf.modelcard import render_model_card
 
 
 @pytest.fixture
@@ -29,6 +37,21 @@ def reference_checkpoint(tmp_path) -> pathlib.Path:
     path = tmp_path / "reference.pth"
     torch.save(random_checkpoint(reference_shapes("lite")), path)
     return path
+
+
+@pytest.fixture
+def checkpoint_of_layout(tmp_path):
+    """A file in each source layout: the official u2netp.onnx, random upstream and reference `.pth` files."""
+
+    def make(layout: str) -> pathlib.Path:
+        if layout == "onnx":
+            return u2netp_onnx_path()
+        shapes = {"upstream": upstream_shapes, "reference": reference_shapes}[layout]
+        path = tmp_path / f"{layout}.pth"
+        torch.save(random_checkpoint(shapes("lite"), seed=5), path)
+        return path
+
+    return make
 
 
 def _entries(folder: pathlib.Path) -> set[str]:
@@ -129,16 +152,6 @@ def test_overwrite_replaces_a_model_folder_as_a_whole(tmp_path, reference_checkp
     assert _entries(tmp_path) == {"reference.pth", "model"}  # no staging or backup folders left behind
 
 
-def test_a_failure_while_writing_leaves_the_old_folder_intact(tmp_path, reference_checkpoint):
-    dest = convert_checkpoint(reference_checkpoint, tmp_path / "model")
-    weights = (dest / "model.safetensors").read_bytes()
-    model = read_checkpoint(reference_checkpoint).to_model()
-    with pytest.raises(FileNotFoundError):
-        save_model_folder(model, dest, extra_files={"NOTICE": tmp_path / "missing"}, overwrite=True)
-    assert (dest / "model.safetensors").read_bytes() == weights
-    assert _entries(tmp_path) == {"reference.pth", "model"}
-
-
 def test_model_card_metadata_and_sections():
     text = render_model_card(
         preset="full",
@@ -165,3 +178,51 @@ def test_model_card_metadata_and_sections():
     assert "Fine-tuned on my data." in card.text and "Xuebin Qin" in card.text and "@article" in card.text
     assert "freeze_batch_norm" not in card.text  # only cards of weights with folded BatchNorm carry that advice
     assert "freeze_batch_norm" in render_model_card(preset="lite", provenance="x", frozen_batch_norm=True)
+
+
+# ----------------------------------------------------------------------------------------------- the family
+def test_every_layout_has_a_converter_module_with_the_same_entry_points():
+    assert set(LAYOUTS) == set(LAYOUT_DESCRIPTIONS) == {"onnx", "upstream", "reference"}
+    for layout, converter in LAYOUTS.items():
+        assert isinstance(converter, types.ModuleType) and converter.__name__.startswith("u2net_hf.conversion.")
+        assert (layout, LAYOUT_DESCRIPTIONS[layout]) == (converter.LAYOUT, converter.DESCRIPTION)
+        assert callable(converter.convert)
+
+
+@pytest.mark.parametrize("layout", ["onnx", "upstream", "reference"])
+def test_each_converter_gives_what_convert_checkpoint_writes(tmp_path, checkpoint_of_layout, layout):
+    src = checkpoint_of_layout(layout)
+    converted = LAYOUTS[layout].convert(src)
+    assert converted.layout == layout and converted.preset == "lite" and converted.source == src.name
+
+    detected, explicit = read_checkpoint(src), read_checkpoint(src, layout=layout)
+    for other in (detected, explicit):
+        assert dataclasses.replace(other, state_dict={}) == dataclasses.replace(converted, state_dict={})
+        assert other.state_dict.keys() == converted.state_dict.keys()
+        assert all(torch.equal(other.state_dict[name], tensor) for name, tensor in converted.state_dict.items())
+
+    folder = convert_checkpoint(src, tmp_path / "out")
+    written = load_file(folder / "model.safetensors")
+    assert all(torch.equal(written[name], tensor) for name, tensor in converted.state_dict.items())
+    assert converted.provenance() in (folder / "README.md").read_text()
+
+
+def test_an_unknown_layout_is_refused_before_the_file_is_read(tmp_path):
+    with pytest.raises(ConversionError, match=r"Unknown source layout 'keras'; choose one of \['onnx', 'reference'"):
+        read_checkpoint(tmp_path / "missing.h5", layout="keras")
+
+
+def test_old_import_paths_still_work():
+    for old, new in [
+        ("u2net_hf.convert_rembg_onnx_to_pytorch", "u2net_hf.conversion.convert_rembg_onnx_to_pytorch"),
+        ("u2net_hf.convert_upstream_u2net_to_pytorch", "u2net_hf.conversion.convert_upstream_u2net_to_pytorch"),
+        ("u2net_hf.convert_reference_u2net_to_pytorch", "u2net_hf.conversion.convert_reference_u2net_to_pytorch"),
+    ]:
+        shim, module = importlib.import_module(old), importlib.import_module(new)
+        for name in module.__all__:
+            assert getattr(shim, name) is getattr(module, name), (old, name)
+    assert importlib.import_module("u2net_hf.convert_rembg_onnx_to_pytorch").convert_rembg_onnx is convert_rembg
+    assert conversion.save_model_folder is hub.save_model_folder
+    assert conversion.check_destination is hub.check_destination
+    for name in ("render_model_card", "write_model_card", "CITATION", "ATTRIBUTION", "FROZEN_BATCH_NORM_NOTE"):
+        assert getattr(conversion, name) is getattr(modelcard, name), name

@@ -10,7 +10,7 @@ from foreign_layouts import REFERENCE, RecordingDict, random_checkpoint, run_for
 
 from u2net_hf import U2NetImageProcessor
 from u2net_hf.conversion import ConversionError, convert_checkpoint
-from u2net_hf.convert_reference_u2net_to_pytorch import convert_state_dict, expected_shapes
+from u2net_hf.conversion.convert_reference_u2net_to_pytorch import convert_state_dict, expected_shapes
 from u2net_hf.modeling_u2net import U2NetForImageSegmentation
 
 

@@ -16,7 +16,7 @@ from rembg_onnx import u2netp_onnx_path
 
 from u2net_hf import U2NetConfig, U2NetForImageSegmentation
 from u2net_hf.conversion import ConversionError, conv_units, folded_batch_norm
-from u2net_hf.convert_rembg_onnx_to_pytorch import convert_rembg_onnx, rembg_onnx_to_state_dict
+from u2net_hf.conversion.convert_rembg_onnx_to_pytorch import convert_rembg_onnx, rembg_onnx_to_state_dict
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,11 @@ from foreign_layouts import UPSTREAM, RecordingDict, random_checkpoint, run_fore
 
 from u2net_hf import U2NetImageProcessor
 from u2net_hf.conversion import ConversionError, convert_checkpoint
-from u2net_hf.convert_upstream_u2net_to_pytorch import convert_state_dict, expected_shapes, upstream_to_state_dict
+from u2net_hf.conversion.convert_upstream_u2net_to_pytorch import (
+    convert_state_dict,
+    expected_shapes,
+    upstream_to_state_dict,
+)
 from u2net_hf.modeling_u2net import U2NetForImageSegmentation
 
 

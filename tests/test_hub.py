@@ -24,8 +24,8 @@ from transformers import pipeline
 
 from u2net_hf import U2NetConfig, U2NetForImageSegmentation, U2NetImageProcessor, U2NetModel
 from u2net_hf.cli import main
-from u2net_hf.convert_upstream_u2net_to_pytorch import expected_shapes
-from u2net_hf.hub import save_for_hub, stale_files
+from u2net_hf.conversion.convert_upstream_u2net_to_pytorch import expected_shapes
+from u2net_hf.hub import check_destination, preset_of, save_for_hub, save_model_folder, stale_files
 from u2net_hf.pretrained import PRETRAINED_VARIANTS, WEIGHTS_DIR
 from u2net_hf.registration import REMOTE_CODE_FILES
 
@@ -228,10 +228,12 @@ def auto_model_for_image_segmentation():
 
 @record
 def auto_model():
-    model = AutoModel.from_pretrained(R["main"])
+    model = AutoModel.from_pretrained(R["main"])  # the network that makes masks, not the bare encoder-decoder
+    bare = u2net_hf.U2NetModel.from_pretrained(R["main"])
     with torch.no_grad():
-        hidden = model(pixel_values).last_hidden_state.numpy()
-    return {"class": type(model).__name__, "max_abs_diff": max_abs_diff(hidden, np.load(E["main_hidden"]))}
+        hidden = bare(pixel_values).last_hidden_state.numpy()
+    return {"class": type(model).__name__, "max_abs_diff": max_abs_diff(logits_of(model), np.load(E["main"])),
+            "bare_max_abs_diff": max_abs_diff(hidden, np.load(E["main_hidden"]))}
 
 @record
 def auto_image_processor():
@@ -349,8 +351,8 @@ def remote_model():
     model = AutoModelForImageSegmentation.from_pretrained(R["code"], trust_remote_code=True)
     with torch.no_grad():
         logits = model(pixel_values).logits.numpy()
-    bare = AutoModel.from_pretrained(R["code"], trust_remote_code=True)
-    return {"module": type(model).__module__, "bare_class": type(bare).__name__,
+    auto = AutoModel.from_pretrained(R["code"], trust_remote_code=True)
+    return {"module": type(model).__module__, "auto_model_class": type(auto).__name__,
             "max_abs_diff": max_abs_diff(logits, np.load(E["main"]))}
 
 @record
@@ -635,6 +637,70 @@ def test_save_for_hub_refuses_folders_it_cannot_push(tmp_path, tiny_model):
         save_for_hub("org/some-repo", staged)
 
 
+@pytest.mark.parametrize(
+    ("dest", "overwrite", "message"),
+    [
+        ("notes.txt", False, "exists and is not a folder"),
+        ("photos", False, "not empty; pass --overwrite"),
+        ("photos", True, "does not hold a model"),
+    ],
+)
+def test_save_model_folder_refuses_destinations_that_would_lose_data(tmp_path, tiny_model, dest, overwrite, message):
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_text("x")
+    with pytest.raises(FileExistsError, match=message):
+        save_model_folder(tiny_model, tmp_path / dest, overwrite=overwrite)
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["cat.jpg", "notes.txt", "photos"]
+    assert check_destination(tmp_path / "new", overwrite=False) == tmp_path / "new"
+
+
+def test_save_model_folder_writes_a_complete_folder_with_shared_permissions(tmp_path, tiny_model):
+    dest = save_model_folder(
+        tiny_model,
+        tmp_path / "model",
+        image_processor=U2NetImageProcessor(size=PROCESSOR_SIZE),
+        model_card={"preset": "lite", "provenance": "Made in a test."},
+        extra_files={"NOTICE": b"notice", "LICENSE": REPO_ROOT / "LICENSE"},
+    )
+    assert sorted(path.name for path in dest.iterdir()) == [
+        "LICENSE",
+        "NOTICE",
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+    ]
+    assert all((path.stat().st_mode & 0o777) == 0o644 for path in dest.iterdir())
+    assert (dest / "NOTICE").read_bytes() == b"notice" and "Made in a test." in (dest / "README.md").read_text()
+    assert U2NetImageProcessor.from_pretrained(dest).size == PROCESSOR_SIZE
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]  # no staging folder left behind
+
+
+def test_a_failure_while_writing_leaves_the_old_folder_intact(tmp_path, tiny_model):
+    dest = save_model_folder(tiny_model, tmp_path / "model")
+    weights = (dest / "model.safetensors").read_bytes()
+    with pytest.raises(FileNotFoundError):
+        save_model_folder(tiny_model, dest, extra_files={"NOTICE": tmp_path / "missing"}, overwrite=True)
+    assert (dest / "model.safetensors").read_bytes() == weights
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
+def test_save_for_hub_model_object_keeps_the_processor_it_was_loaded_with(tmp_path, tiny_model):
+    source = tmp_path / "run"
+    tiny_model.save_pretrained(source)
+    U2NetImageProcessor(size=PROCESSOR_SIZE, rescale_by_max=True).save_pretrained(source)
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    save_for_hub(U2NetForImageSegmentation.from_pretrained(source), staged)
+    assert (staged / "preprocessor_config.json").read_text() == (source / "preprocessor_config.json").read_text()
+
+
+def test_preset_of_tells_published_networks_from_custom_ones(tiny_model):
+    assert preset_of(U2NetConfig(preset="lite")) == "lite" and preset_of(U2NetConfig()) == "full"
+    assert preset_of(tiny_model.config) is None
+
+
 def test_stale_files_are_other_weight_formats_and_code_pushed_before():
     remote = [
         ".gitattributes",
@@ -806,7 +872,12 @@ def test_auto_classes_load_the_pushed_model_exactly(loads):
         "class": "U2NetForImageSegmentation",
         "max_abs_diff": 0.0,
     }
-    assert check(loads, "auto_model") == {"ok": True, "class": "U2NetModel", "max_abs_diff": 0.0}
+    assert check(loads, "auto_model") == {
+        "ok": True,
+        "class": "U2NetForImageSegmentation",
+        "max_abs_diff": 0.0,
+        "bare_max_abs_diff": 0.0,
+    }
     assert check(loads, "load_model_api")["max_abs_diff"] == 0.0
 
 
@@ -878,7 +949,9 @@ def test_load_failures_are_the_hub_clients_own_errors(loads, name, phrase):
 def test_trust_remote_code_loads_without_u2net_hf_installed(remote_loads):
     assert remote_loads["u2net_hf_importable"] is False
     model = check(remote_loads, "remote_model")
-    assert model["module"].startswith("transformers_modules") and model["bare_class"] == "U2NetModel"
+    assert (
+        model["module"].startswith("transformers_modules") and model["auto_model_class"] == "U2NetForImageSegmentation"
+    )
     assert model["max_abs_diff"] == 0.0
     processor = check(remote_loads, "remote_processor")
     assert processor["module"].startswith("transformers_modules") and processor["max_abs_diff"] == 0.0

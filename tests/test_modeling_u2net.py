@@ -167,7 +167,9 @@ def test_loading_without_step_counters_keeps_the_batch_norm_statistics(tmp_path,
 
 def test_bare_model_loads_the_head_checkpoint_and_returns_stage_features(tmp_path, tiny_model):
     tiny_model.save_pretrained(tmp_path)
-    backbone = U2NetModel.from_pretrained(tmp_path)
+    backbone, info = U2NetModel.from_pretrained(tmp_path, output_loading_info=True)
+    # The head's tensors are left out on purpose, not reported (transformers 5 would print a LOAD REPORT).
+    assert not info["unexpected_keys"] and not info["missing_keys"]
     pixel_values = torch.randn(1, 3, 20, 20)
     with torch.no_grad():
         features = backbone(pixel_values)
@@ -213,3 +215,40 @@ def test_unfrozen_batch_norm_updates_statistics(tiny_model):
     before = tiny_model.u2net.encoder[0].input_conv.norm.running_mean.clone()
     tiny_model(torch.randn(2, 3, 16, 16))
     assert not torch.equal(before, tiny_model.u2net.encoder[0].input_conv.norm.running_mean)
+
+
+def test_hidden_states_only_when_asked_for_and_equal_to_the_bare_model_features(tmp_path, tiny_model):
+    pixel_values = torch.randn(2, 3, 28, 36)
+    tiny_model.save_pretrained(tmp_path)
+    backbone = U2NetModel.from_pretrained(tmp_path)
+    with torch.no_grad():
+        default = tiny_model(pixel_values)
+        outputs = tiny_model(pixel_values, output_hidden_states=True)
+        features = backbone(pixel_values).hidden_states
+    assert default.hidden_states is None and "hidden_states" not in default
+    assert list(outputs.keys()) == ["logits", "side_logits", "hidden_states"]
+    assert isinstance(outputs.hidden_states, tuple) and len(outputs.hidden_states) == len(features) == 3
+    assert all(torch.equal(a, b) for a, b in zip(outputs.hidden_states, features))
+    assert [tuple(f.shape) for f in outputs.hidden_states] == [(2, 8, 28, 36), (2, 8, 14, 18), (2, 8, 7, 9)]
+    # Asking for the features changes nothing else.
+    assert torch.equal(outputs.logits, default.logits) and torch.equal(outputs.side_logits, default.side_logits)
+
+
+def test_hidden_states_follow_the_config_unless_overridden(tmp_path, tiny_model):
+    tiny_model.save_pretrained(tmp_path)
+    model = U2NetForImageSegmentation.from_pretrained(tmp_path, output_hidden_states=True)
+    pixel_values = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        assert len(model(pixel_values).hidden_states) == 3
+        assert model(pixel_values, output_hidden_states=False).hidden_states is None
+
+
+def test_return_dict_false_puts_the_hidden_states_last(tiny_model):
+    pixel_values, labels = torch.randn(1, 3, 16, 16), torch.rand(1, 16, 16)
+    with torch.no_grad():
+        loss, logits, _, hidden_states = tiny_model(
+            pixel_values, labels=labels, output_hidden_states=True, return_dict=False
+        )
+        logits_only, _, features = tiny_model(pixel_values, output_hidden_states=True, return_dict=False)
+    assert loss.ndim == 0 and torch.equal(logits, logits_only)
+    assert len(hidden_states) == len(features) == 3 and torch.equal(hidden_states[0], features[0])

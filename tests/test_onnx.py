@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -12,6 +16,7 @@ import pytest
 import torch
 from test_optimization import randomize_batch_norm
 
+import u2net_hf.onnx
 from u2net_hf import U2NetImageProcessor, U2NetSegmentationOutput
 from u2net_hf.cli import main
 from u2net_hf.onnx import (
@@ -171,19 +176,24 @@ def test_dynamo_exporter_gives_the_same_outputs(model, tmp_path):
     np.testing.assert_allclose(probabilities(actual.logits), probabilities(expected.logits), atol=1e-4, rtol=0)
 
 
-def test_int8_export_runs_quantized_convolutions(model, tmp_path, real_photos):
+@pytest.mark.parametrize(("has_vnni", "weight_type"), [(True, "int8"), (False, "uint8")])
+def test_int8_export_runs_quantized_convolutions(model, tmp_path, real_photos, monkeypatch, has_vnni, weight_type):
+    import u2net_hf.onnx.quantize as quantize
+
+    # uint8 weights where onnxruntime's uint8 x int8 kernels would saturate (no VNNI), int8 elsewhere.
+    monkeypatch.setattr(quantize, "cpu_has_int8_dot_product", lambda: has_vnni)
+    assert quantize.int8_weight_type() == weight_type
     path = export_onnx(model, tmp_path / "int8.onnx", int8=True, calibration_images=list(real_photos.values()))
     graph = onnx.load(str(path)).graph
     op_types = [node.op_type for node in graph.node]
     assert "DequantizeLinear" in op_types and "QuantizeLinear" in op_types
     quantized_weights = {node.input[0] for node in graph.node if node.op_type == "DequantizeLinear"}
-    int8_weights = [
-        t.name for t in graph.initializer if t.data_type == onnx.TensorProto.INT8 and t.name in quantized_weights
-    ]
-    assert len(int8_weights) >= 10
+    dtype = onnx.TensorProto.INT8 if weight_type == "int8" else onnx.TensorProto.UINT8
+    weights = [t.name for t in graph.initializer if t.data_type == dtype and t.name in quantized_weights]
+    assert len(weights) >= 10
 
     onnx_model = OnnxU2Net(path, intra_op_num_threads=1)
-    assert onnx_model.metadata["precision"] == "int8"
+    assert onnx_model.metadata["precision"] == "int8" and onnx_model.metadata["int8_weights"] == weight_type
     processor = U2NetImageProcessor(size={"height": 45, "width": 61})
     pixel_values = processor([real_photos["coffee"], real_photos["chelsea"]], return_tensors="pt")["pixel_values"]
     with torch.inference_mode():
@@ -245,15 +255,20 @@ def test_cached_export_is_made_once_per_model(model_folder, tmp_path, monkeypatc
     cache = tmp_path / "cache"
     first = cached_onnx_export(str(model_folder), cache_dir=cache)
     assert first.is_file() and first.parent == cache and first.name.startswith("tiny-model-")
+    written = first.stat().st_mtime_ns
 
     def no_export(*args, **kwargs):
         raise AssertionError("exported again")
 
-    monkeypatch.setattr("u2net_hf.onnx.export_onnx", no_export)
+    monkeypatch.setattr("u2net_hf.onnx.export._write_export", no_export)
     assert cached_onnx_export(str(model_folder), cache_dir=cache) == first
     onnx_model = load_onnx_model(str(model_folder), cache_dir=cache)
     assert onnx_model.name_or_path == str(first)
     assert load_onnx_model(str(first)).name_or_path == str(first)
+    # A loaded model with the same weights and preprocessing finds the same export.
+    loaded = load_model(str(model_folder))
+    assert cached_onnx_export(loaded, load_image_processor(str(model_folder)), cache_dir=cache) == first
+    assert first.stat().st_mtime_ns == written
     monkeypatch.undo()
 
     changed = load_model(str(model_folder))
@@ -261,6 +276,89 @@ def test_cached_export_is_made_once_per_model(model_folder, tmp_path, monkeypatc
     changed.eval()
     assert cached_onnx_export(changed, cache_dir=cache) != first
     assert cached_onnx_export(str(model_folder), cache_dir=cache, int8=False, opset=18) != first
+
+
+def test_cached_export_names_the_model_and_resolves_a_spec_once(model_folder, tmp_path, monkeypatch):
+    export_module = u2net_hf.onnx.export
+    calls = []
+
+    def counted(name):
+        original = getattr(export_module, name)
+
+        def count(*args, **kwargs):
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        return count
+
+    for name in ("load_model", "load_image_processor"):
+        monkeypatch.setattr(export_module, name, counted(name))
+    path = cached_onnx_export(str(model_folder), cache_dir=tmp_path / "cache")
+    assert calls == ["load_model", "load_image_processor"]
+    metadata = OnnxU2Net(path).metadata
+    assert metadata["model_id"] == str(model_folder) and metadata["image_size"] == "96x128"
+
+    calls.clear()
+    export_onnx(str(model_folder), tmp_path / "direct.onnx")
+    assert calls == ["load_model", "load_image_processor"]
+
+
+def test_load_onnx_model_opens_a_new_session_on_every_call(model_folder, tmp_path, monkeypatch):
+    # No in-process cache here: sessions (u2net_hf.new_session) keep what they open.
+    cache = tmp_path / "cache"
+    first = load_onnx_model(str(model_folder), cache_dir=cache, intra_op_num_threads=1)
+    monkeypatch.setattr("u2net_hf.onnx.export._write_export", lambda *a, **k: pytest.fail("exported again"))
+    again = load_onnx_model(str(model_folder), cache_dir=cache, intra_op_num_threads=1)
+    assert again is not first and again.name_or_path == first.name_or_path
+    assert load_onnx_model(first.name_or_path, providers="CPUExecutionProvider").providers == ["CPUExecutionProvider"]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"ONNX file missing\.onnx does not exist"):
+        load_onnx_model("missing.onnx")
+    with pytest.raises(ValueError, match="is an ONNX file, run as it is"):
+        load_onnx_model(first.name_or_path, int8=True)
+
+
+def test_export_takes_the_image_processor_given_with_a_model_object(model, tmp_path):
+    processor = U2NetImageProcessor(size={"height": 40, "width": 56})
+    path = export_onnx(model, tmp_path / "model.onnx", image_processor=processor)
+    assert OnnxU2Net(path).image_processor.size == {"height": 40, "width": 56}
+    assert cached_onnx_export(model, processor, cache_dir=tmp_path / "cache") != cached_onnx_export(
+        model, cache_dir=tmp_path / "cache"
+    )
+
+
+def _imports(path) -> set[str]:
+    """What a module imports, as `module:name` for `from module import name` (relative modules keep their dots)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            names.update(f"{module}:{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_runtime_needs_neither_the_exporter_nor_onnx_and_nothing_reaches_up_into_background():
+    # Inside the package u2net_hf.onnx, `import onnx` is absolute: the PyPI package.
+    assert u2net_hf.onnx.import_onnx() is onnx
+    package = Path(u2net_hf.onnx.__file__).parent
+    runtime = _imports(package / "runtime.py")
+    for module in ("export", "quantize"):
+        assert not [name for name in runtime if name.startswith(f".{module}") or name == f".:{module}"], runtime
+    modules = sorted(path.name for path in package.glob("*.py"))
+    assert modules == ["__init__.py", "export.py", "quantize.py", "runtime.py"]
+    for module in modules:
+        names = _imports(package / module)
+        assert not [n for n in names if "background" in n or "sessions" in n or "_folder_stamp" in n], module
+    # The guards import onnx and onnxruntime when called; importing the package loads neither.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, u2net_hf.onnx; print(sorted({'onnx', 'onnxruntime'} & set(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
 
 
 def test_cache_lives_under_hf_home_unless_told_otherwise(model, monkeypatch, tmp_path):
@@ -335,14 +433,18 @@ def test_lite_export_matches_pytorch_on_real_photos(lite_exports, real_photos):
         processor([real_photos["astronaut"]], return_tensors="pt")["pixel_values"],
         processor([real_photos["chelsea"], real_photos["coffee"]], size={"height": 257, "width": 333})["pixel_values"],
     ]
+    # Two runtimes, two float32 summation orders: 1e-4 held on an AVX-512 machine; on a 2-core AVX2 EPYC one
+    # probability of 1,026,972 moved by 1.0008e-4. 2e-4 is the bound the fast default must keep (and the mean
+    # difference stays far below it).
     for pixel_values in batches:
         with torch.inference_mode():
             expected = model(pixel_values)
         actual = onnx_model(pixel_values)
-        np.testing.assert_allclose(probabilities(actual.logits), probabilities(expected.logits), atol=1e-4, rtol=0)
+        np.testing.assert_allclose(probabilities(actual.logits), probabilities(expected.logits), atol=2e-4, rtol=0)
         np.testing.assert_allclose(
-            probabilities(actual.side_logits), probabilities(expected.side_logits), atol=1e-4, rtol=0
+            probabilities(actual.side_logits), probabilities(expected.side_logits), atol=2e-4, rtol=0
         )
+        assert np.abs(probabilities(actual.logits) - probabilities(expected.logits)).mean() < 1e-5
 
 
 @pytest.mark.slow

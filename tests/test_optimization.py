@@ -1,4 +1,5 @@
-"""The optimized PyTorch inference mode (folded batch normalization, channels-last) and the thread policy."""
+"""The optimized PyTorch inference mode (folded batch normalization, channels-last) and the thread policy (which
+lives in u2net_hf.devices and is still importable from u2net_hf.optimization)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,9 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from u2net_hf.optimization import (
-    NUM_THREADS_ENV,
-    default_num_threads,
-    fold_conv_batch_norm,
-    optimize_for_inference,
-)
+from u2net_hf import devices, optimization
+from u2net_hf.devices import NUM_THREADS_ENV, default_num_threads
+from u2net_hf.optimization import fold_conv_batch_norm, optimize_for_inference
 
 
 def randomize_batch_norm(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -113,6 +111,11 @@ def test_optimize_with_compile_wraps_the_folded_copy(model):
 def test_optimize_rejects_other_objects():
     with pytest.raises(TypeError, match="U2-Net model or a model spec"):
         optimize_for_inference(42)
+
+
+def test_the_thread_policy_is_still_importable_from_optimization():
+    assert optimization.default_num_threads is devices.default_num_threads
+    assert optimization.NUM_THREADS_ENV == devices.NUM_THREADS_ENV == "U2NET_HF_NUM_THREADS"
 
 
 def test_default_num_threads_follows_the_environment(monkeypatch):

@@ -104,7 +104,8 @@ def test_rebuilding_from_the_wheel_reproduces_the_shipped_folder(onnx_path, tmp_
 
 def test_default_model_is_the_bundled_one(model):
     default = load_model()
-    assert default is model  # cached: the same spec loads once
+    assert default is not model  # every call returns a new model, which the caller owns
+    assert all(torch.equal(default.state_dict()[name], tensor) for name, tensor in model.state_dict().items())
     assert Path(default.name_or_path) == BUNDLED
     assert default.config.freeze_batch_norm
     assert load_image_processor().rescale_by_max

@@ -5,6 +5,7 @@ import logging
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import PIL.Image
@@ -19,26 +20,28 @@ from transformers import (
     pipeline,
 )
 
-from u2net_hf import U2NetConfig, U2NetForImageSegmentation, U2NetImageProcessor, U2NetModel, add_remote_code
-
-
-@pytest.fixture
-def saved_folder(tmp_path, tiny_model):
-    folder = tmp_path / "tiny-u2net"
-    tiny_model.save_pretrained(folder)
-    U2NetImageProcessor(size={"height": 64, "width": 64}).save_pretrained(folder)
-    return folder
+from u2net_hf import (
+    U2NetConfig,
+    U2NetForImageSegmentation,
+    U2NetImageProcessor,
+    U2NetModel,
+    add_remote_code,
+    registration,
+)
+from u2net_hf.files import write_text_atomically
 
 
 def test_auto_classes_resolve_to_u2net(saved_folder):
     assert type(AutoConfig.from_pretrained(saved_folder)) is U2NetConfig
     assert type(AutoConfig.for_model("u2net", preset="lite")) is U2NetConfig
-    assert type(AutoModel.from_pretrained(saved_folder)) is U2NetModel
+    # AutoModel gives the network that predicts masks; the bare features model is loaded by its own name.
+    assert type(AutoModel.from_pretrained(saved_folder)) is U2NetForImageSegmentation
     assert type(AutoModelForImageSegmentation.from_pretrained(saved_folder)) is U2NetForImageSegmentation
     assert type(AutoModelForSemanticSegmentation.from_pretrained(saved_folder)) is U2NetForImageSegmentation
+    assert type(U2NetModel.from_pretrained(saved_folder)) is U2NetModel
     processor = AutoImageProcessor.from_pretrained(saved_folder)
     assert type(processor) is U2NetImageProcessor and processor.size == {"height": 64, "width": 64}
-    assert type(AutoModel.from_config(U2NetConfig(preset="lite"))) is U2NetModel
+    assert type(AutoModel.from_config(U2NetConfig(preset="lite"))) is U2NetForImageSegmentation
 
 
 def images_of_mixed_sizes():
@@ -57,14 +60,54 @@ def check_foreground_annotations(results, images):
             assert 0.5 <= annotation["score"] <= 1
 
 
-def test_pipeline_from_folder_returns_foreground_masks_without_complaints(saved_folder, caplog):
+class Recorder(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def transformers_log():
+    """Messages logged at warning level or above by transformers. Its loggers do not propagate to the root logger,
+    so pytest's caplog never sees them: listen on the library's own root logger."""
+    recorder = Recorder()
+    logger = logging.getLogger("transformers")
+    logger.addHandler(recorder)
+    yield recorder.messages
+    logger.removeHandler(recorder)
+
+
+def test_pipeline_from_folder_returns_foreground_masks_without_complaints(saved_folder, transformers_log):
     images = images_of_mixed_sizes()
-    with caplog.at_level(logging.WARNING):
-        segmenter = pipeline("image-segmentation", model=str(saved_folder))
-        results = segmenter(images, threshold=0.0, batch_size=2)
-    assert not [r for r in caplog.records if "not supported" in r.getMessage()]
+    segmenter = pipeline("image-segmentation", model=str(saved_folder))
+    results = segmenter(images, threshold=0.0, batch_size=2)
+    # transformers 4.x says these two at warning level for every model with a (slow) image processor; nothing
+    # else may be said.
+    stock_4x = ("Device set to use", "Using a slow image processor as `use_fast` is unset")
+    assert [m for m in transformers_log if not m.startswith(stock_4x)] == []
     check_foreground_annotations(results, images)
     assert any(results), "a threshold of 0 reports every image with a foreground pixel"
+
+
+def test_pipeline_batches_a_model_asked_for_its_hidden_states(saved_folder):
+    # The stage features are a tuple of tensors of different sizes: the pipeline must still unbatch the outputs.
+    images = images_of_mixed_sizes()
+    expected = pipeline("image-segmentation", model=str(saved_folder))(images, threshold=0.0, batch_size=2)
+    model = AutoModel.from_pretrained(saved_folder, output_hidden_states=True)
+    assert model.config.output_hidden_states
+    processor = U2NetImageProcessor.from_pretrained(saved_folder)
+    segmenter = pipeline("image-segmentation", model=model, image_processor=processor)
+    results = segmenter(images, threshold=0.0, batch_size=2)
+    check_foreground_annotations(results, images)
+    assert [[(a["label"], a["score"]) for a in r] for r in results] == [
+        [(a["label"], a["score"]) for a in r] for r in expected
+    ]
+    for annotations, reference in zip(results, expected):
+        for annotation, other in zip(annotations, reference):
+            assert np.array_equal(np.asarray(annotation["mask"]), np.asarray(other["mask"]))
 
 
 def test_pipeline_masks_equal_the_processor_post_processing(saved_folder):
@@ -97,6 +140,25 @@ sys.meta_path.insert(0, _Hide())
 """
 
 
+def test_add_remote_code_writes_the_json_files_with_the_package_atomic_writer(saved_folder, monkeypatch):
+    written = []
+
+    def spy(path, text):
+        written.append(Path(path).name)
+        return write_text_atomically(path, text)
+
+    monkeypatch.setattr(registration, "write_text_atomically", spy)
+    before = sorted(p.name for p in saved_folder.iterdir())
+    assert add_remote_code(saved_folder) == list(registration.REMOTE_CODE_FILES)
+    assert sorted(written) == ["config.json", "preprocessor_config.json"]
+    assert sorted(p.name for p in saved_folder.iterdir()) == sorted(before + list(registration.REMOTE_CODE_FILES))
+    config = json.loads((saved_folder / "config.json").read_text())
+    assert config["auto_map"] == registration.AUTO_MAP and config["model_type"] == "u2net"
+    assert json.loads((saved_folder / "preprocessor_config.json").read_text())["auto_map"] == {
+        "AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor"
+    }
+
+
 @pytest.mark.slow
 def test_remote_code_folder_loads_without_the_package(tmp_path, saved_folder, tiny_model):
     add_remote_code(saved_folder)
@@ -110,6 +172,7 @@ def test_remote_code_folder_loads_without_the_package(tmp_path, saved_folder, ti
     np.save(tmp_path / "pixel_values.npy", pixel_values.numpy())
     with torch.no_grad():
         np.save(tmp_path / "expected.npy", tiny_model(pixel_values).logits.numpy())
+        np.save(tmp_path / "features.npy", tiny_model.u2net(pixel_values).hidden_states[0].numpy())
     image = images_of_mixed_sizes()[0]
     image.save(tmp_path / "image.png")
     (tmp_path / "hide").mkdir()
@@ -129,8 +192,15 @@ def test_remote_code_folder_loads_without_the_package(tmp_path, saved_folder, ti
         with torch.no_grad():
             logits = model(torch.from_numpy(np.load({str(tmp_path / "pixel_values.npy")!r}))).logits.numpy()
         assert np.array_equal(logits, np.load({str(tmp_path / "expected.npy")!r})), "outputs differ"
-        AutoModel.from_pretrained(folder, trust_remote_code=True)
-        AutoModelForSemanticSegmentation.from_pretrained(folder, trust_remote_code=True)
+        # AutoModel gives the segmentation model too, and its stage features on request.
+        auto = AutoModel.from_pretrained(folder, trust_remote_code=True)
+        assert type(auto).__name__ == "U2NetForImageSegmentation", type(auto)
+        assert type(auto).__module__.startswith("transformers_modules"), type(auto).__module__
+        with torch.no_grad():
+            outputs = auto(torch.from_numpy(np.load({str(tmp_path / "pixel_values.npy")!r})), output_hidden_states=True)
+        assert np.array_equal(outputs.logits.numpy(), logits), "AutoModel and AutoModelForImageSegmentation differ"
+        assert np.array_equal(outputs.hidden_states[0].numpy(), np.load({str(tmp_path / "features.npy")!r}))
+        assert type(AutoModelForSemanticSegmentation.from_pretrained(folder, trust_remote_code=True)) is type(model)
         processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True)
         assert processor.size == {{"height": 64, "width": 64}}
         segmenter = pipeline("image-segmentation", model=folder, image_processor=folder, trust_remote_code=True)

@@ -1,12 +1,14 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
-"""U2-Net for the Hugging Face ecosystem: `AutoModel`, `pipeline("image-segmentation")`, torch.hub and the Hub."""
+"""U2-Net for the Hugging Face ecosystem: `AutoModel`, `pipeline("image-segmentation")`, torch.hub and the Hub.
+
+Importing the package registers U2-Net with the transformers Auto classes. The model trio, the registration
+and the model specs are imported at once; everything else (sessions, background removal, ONNX, conversion,
+the Hub, fine-tuning) is imported on first use.
+"""
 
 import importlib
 
-from .background import load_image, remove_background, remove_backgrounds
 from .configuration_u2net import U2NET_PRESETS, U2NetConfig
-from .conversion import convert_checkpoint
-from .hub import push_to_hub
 from .image_processing_u2net import U2NetImageProcessor
 from .modeling_u2net import (
     U2NetForImageSegmentation,
@@ -14,8 +16,6 @@ from .modeling_u2net import (
     U2NetPreTrainedModel,
     U2NetSegmentationOutput,
 )
-from .onnx import OnnxU2Net, export_onnx, load_onnx_model
-from .optimization import default_num_threads, optimize_for_inference
 from .pretrained import (
     PRETRAINED_VARIANTS,
     create_model,
@@ -26,18 +26,31 @@ from .pretrained import (
     u2net_lite,
 )
 from .registration import add_remote_code, register_u2net
-
-__version__ = "0.1.0"
+from .version import __version__
 
 register_u2net()
 
-# Fine-tuning pulls in the Trainer and accelerate: import it only when asked for.
+# Public name -> the module it lives in, imported when the name is first used (as transformers' _LazyModule).
 _LAZY_EXPORTS = {
+    "OnnxU2Net": "onnx",
+    "RemovalError": "sessions",
     "SaliencyDataset": "data",
     "SaliencyMetrics": "metrics",
+    "Session": "sessions",
     "TrainResult": "training",
+    "convert_checkpoint": "conversion",
+    "default_num_threads": "devices",
     "evaluate": "metrics",
+    "export_onnx": "onnx",
+    "load_image": "images",
+    "load_onnx_model": "onnx",
     "load_saliency_dataset": "data",
+    "new_session": "sessions",
+    "optimize_for_inference": "optimization",
+    "push_to_hub": "hub",
+    "remove_background": "sessions",
+    "remove_backgrounds": "sessions",
+    "save_image": "images",
     "train": "training",
 }
 
@@ -48,12 +61,18 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_EXPORTS))
+
+
 __all__ = [
     "PRETRAINED_VARIANTS",
     "U2NET_PRESETS",
     "OnnxU2Net",
+    "RemovalError",
     "SaliencyDataset",
     "SaliencyMetrics",
+    "Session",
     "TrainResult",
     "U2NetConfig",
     "U2NetForImageSegmentation",
@@ -61,6 +80,7 @@ __all__ = [
     "U2NetModel",
     "U2NetPreTrainedModel",
     "U2NetSegmentationOutput",
+    "__version__",
     "add_remote_code",
     "convert_checkpoint",
     "create_model",
@@ -72,12 +92,14 @@ __all__ = [
     "load_model",
     "load_onnx_model",
     "load_saliency_dataset",
+    "new_session",
     "optimize_for_inference",
     "push_to_hub",
     "register_u2net",
     "remove_background",
     "remove_backgrounds",
     "resolve_model_path",
+    "save_image",
     "train",
     "u2net_full",
     "u2net_lite",

@@ -141,6 +141,14 @@ class U2NetConfig(PreTrainedConfig):
         return [*reversed(self.decoder_stages), self.encoder_stages[-1]]
 
 
+def preset_of(config: U2NetConfig) -> str | None:
+    """The published preset (`"full"` or `"lite"`) whose stage tables `config` has, or None for a custom network."""
+    for preset, tables in U2NET_PRESETS.items():
+        if all(getattr(config, key) == _as_rows(rows) for key, rows in tables.items()):
+            return preset
+    return None
+
+
 def _as_rows(table) -> list[list]:
     return [list(row) for row in table]
 
@@ -208,4 +216,4 @@ def _validate_row(name: str, row) -> None:
             raise ValueError(f"{name}: {field} must be true or false, got {value!r}.")
 
 
-__all__ = ["U2NET_PRESETS", "U2NetConfig"]
+__all__ = ["U2NET_PRESETS", "U2NetConfig", "preset_of"]

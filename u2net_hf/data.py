@@ -28,6 +28,7 @@ import torch
 from transformers.image_utils import PILImageResampling
 
 from .image_processing_u2net import U2NetImageProcessor, resize_mask, to_rgb_array
+from .pretrained import is_hub_id
 
 logger = logging.getLogger(__name__)
 
@@ -444,7 +445,7 @@ def load_saliency_dataset(
         name = str(data)
         if path.is_dir() and ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
             data = _datasets().load_from_disk(str(path))
-        elif path.exists() or not looks_like_hub_id(name):
+        elif path.exists() or not is_hub_id(name):
             return SaliencyDataset(find_image_mask_pairs(path), transform, seed, name, replace_unreadable)
         else:
             data = _load_hub_dataset(name, split)
@@ -455,9 +456,8 @@ def load_saliency_dataset(
     return SaliencyDataset(samples, transform, seed, name, replace_unreadable)
 
 
-def looks_like_hub_id(spec: str) -> bool:
-    """Whether `spec` has the form of a Hub repo id (`"namespace/name"`) rather than of a local path."""
-    return spec.count("/") == 1 and not spec.startswith((".", "/", "~")) and os.sep not in spec.replace("/", "")
+# One test of "is this a Hub repo id" for models and data sets alike; the old name stays importable.
+looks_like_hub_id = is_hub_id
 
 
 def _datasets():

@@ -1,7 +1,8 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """
-Push a U2-Net model to the Hugging Face Hub: safetensors weights, config, image processor config and a generated
-model card, in exactly one commit.
+Hub-ready model folders and pushing them: [`save_model_folder`] writes a complete folder (safetensors weights,
+config, image processor config, model card) atomically, and [`push_to_hub`] pushes one to the Hugging Face Hub
+in exactly one commit.
 
 Loading needs nothing from this module: after `import u2net_hf`, `AutoModel.from_pretrained("org/name")`,
 `AutoImageProcessor.from_pretrained(...)`, `pipeline("image-segmentation", model="org/name")` and
@@ -17,13 +18,15 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .configuration_u2net import U2NET_PRESETS, U2NetConfig
+from .configuration_u2net import U2NetConfig, preset_of
+from .files import make_staging_folder, replace_folder
 from .image_processing_u2net import U2NetImageProcessor
+from .modelcard import card_defaults, made_with, write_model_card
 from .modeling_u2net import U2NetPreTrainedModel
-from .pretrained import resolve_model_path
+from .pretrained import load_image_processor, resolve_model_path
 from .registration import REMOTE_CODE_FILES, add_remote_code
 
 DEFAULT_COMMIT_MESSAGE = "Upload U2-Net model with u2net-hf"
@@ -85,7 +88,7 @@ def push_to_hub(
         token (`str`, *optional*):
             A Hub token with write access. Defaults to `HF_TOKEN` or the token saved by `hf auth login`.
         model_card:
-            Keyword arguments for [`~u2net_hf.conversion.render_model_card`], such as `base_model`, `datasets`,
+            Keyword arguments for [`~u2net_hf.modelcard.render_model_card`], such as `base_model`, `datasets`,
             `metrics` (`{"mae": 0.041}`), `license`, `tags` or `description`. With none, a `README.md` already in the
             folder is pushed as it is (a card written by `u2net-hf convert` or `train`); otherwise the card is
             generated from the config and these arguments.
@@ -161,7 +164,7 @@ def save_for_hub(
         with_code (`bool`, *optional*, defaults to `False`):
             Add the code files and `auto_map` for `trust_remote_code=True`.
         model_card:
-            Keyword arguments for [`~u2net_hf.conversion.render_model_card`] (see [`push_to_hub`]).
+            Keyword arguments for [`~u2net_hf.modelcard.render_model_card`] (see [`push_to_hub`]).
 
     Returns:
         `list[str]`: the names of the files written, sorted.
@@ -169,9 +172,7 @@ def save_for_hub(
     folder = Path(folder)
     if isinstance(model, U2NetPreTrainedModel):
         config = model.config
-        model.save_pretrained(folder, safe_serialization=True)
-        processor = image_processor or _processor_saved_with(model)
-        processor.save_pretrained(folder)
+        save_model_folder(model, folder, image_processor=image_processor or load_image_processor(model))
     else:
         source = _model_folder(model)
         config = U2NetConfig.from_pretrained(source)
@@ -184,6 +185,95 @@ def save_for_hub(
     if with_code:
         add_remote_code(folder)
     return sorted(path.name for path in folder.iterdir())
+
+
+def check_destination(dest: str | os.PathLike, *, overwrite: bool) -> Path:
+    """
+    Refuse a destination that would lose data: a file, or a non-empty folder unless `overwrite` (and then only a
+    folder that holds a model, so that a mistyped path cannot wipe an unrelated folder).
+
+    Raises:
+        `FileExistsError`: saying which of these `dest` is.
+    """
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise FileExistsError(f"{dest}: exists and is not a folder; choose another destination.")
+    if dest.is_dir() and any(dest.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{dest}: folder exists and is not empty; pass --overwrite to replace it.")
+        if not (dest / "config.json").is_file():
+            raise FileExistsError(
+                f"{dest}: refusing to overwrite a non-empty folder that does not hold a model (no config.json)."
+            )
+    return dest
+
+
+def save_model_folder(
+    model: U2NetPreTrainedModel,
+    dest: str | os.PathLike,
+    *,
+    image_processor: U2NetImageProcessor | None = None,
+    model_card: Mapping | None = None,
+    extra_files: Mapping[str, str | os.PathLike | bytes] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """
+    Write `model` as a complete, Hub-ready model folder, atomically: everything goes to a temporary folder beside
+    `dest`, which then takes the place of `dest` (see [`~u2net_hf.files.replace_folder`]). A failure leaves `dest`
+    as it was.
+
+    Args:
+        model ([`U2NetPreTrainedModel`]):
+            The model to save (safetensors weights and config.json).
+        dest (`str` or `os.PathLike`):
+            The folder to write. It must not exist or be empty, unless `overwrite`.
+        image_processor ([`U2NetImageProcessor`], *optional*):
+            Saved as preprocessor_config.json; the default processor when omitted.
+        model_card (`Mapping`, *optional*):
+            Keyword arguments for [`~u2net_hf.modelcard.write_model_card`]; no README.md when omitted.
+        extra_files (`Mapping[str, str | os.PathLike | bytes]`, *optional*):
+            Extra files, as `{name in the folder: source path or content}`.
+        overwrite (`bool`, *optional*, defaults to `False`):
+            Replace an existing model folder at `dest`.
+
+    Returns:
+        `Path`: the folder written, absolute.
+
+    Raises:
+        `FileExistsError`: `dest` would lose data (see [`check_destination`]).
+    """
+    dest = check_destination(dest, overwrite=overwrite).absolute()
+    staging = make_staging_folder(dest)
+    try:
+        with _quiet_progress_bars():
+            model.save_pretrained(staging, safe_serialization=True)
+        (image_processor or U2NetImageProcessor()).save_pretrained(staging)
+        if model_card is not None:
+            write_model_card(staging, **model_card)
+        for name, source in (extra_files or {}).items():
+            if isinstance(source, bytes):
+                (staging / name).write_bytes(source)
+            else:
+                shutil.copyfile(source, staging / name)
+        replace_folder(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
+
+
+@contextlib.contextmanager
+def _quiet_progress_bars():
+    # save_pretrained shows a progress bar for a single small file: noise in a command's output.
+    from transformers.utils import logging as transformers_logging
+
+    enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            transformers_logging.enable_progress_bar()
 
 
 def stale_files(remote_files: Iterable[str], pushed: Iterable[str], *, with_code: bool) -> list[str]:
@@ -272,38 +362,12 @@ def _weight_files(folder: Path) -> list[str]:
     raise ValueError(f"{folder}: no {WEIGHTS_NAME}; only safetensors weights are pushed{hint}.")
 
 
-def _processor_saved_with(model: U2NetPreTrainedModel) -> U2NetImageProcessor:
-    folder = Path(getattr(model, "name_or_path", "") or "")
-    if (folder / "preprocessor_config.json").is_file():
-        return U2NetImageProcessor.from_pretrained(folder)
-    return U2NetImageProcessor()
-
-
-def preset_of(config: U2NetConfig) -> str | None:
-    """The published preset (`"full"` or `"lite"`) whose stage tables `config` has, or None for a custom network."""
-    for preset, tables in U2NET_PRESETS.items():
-        if all(getattr(config, key) == [list(row) for row in rows] for key, rows in tables.items()):
-            return preset
-    return None
-
-
 def _write_card(folder: Path, config: U2NetConfig, *, repo_id: str | None, with_code: bool, **card) -> None:
-    from . import __version__
-    from .conversion import write_model_card
-
-    preset = preset_of(config)
     base_model = card.get("base_model")
-    provenance = f"Pushed with u2net-hf {__version__}"
+    provenance = made_with("Pushed")
     if base_model:
         provenance += f", fine-tuned from {', '.join(f'`{m}`' for m in _as_list(base_model))}"
-    defaults = {
-        "preset": preset or "full",
-        "provenance": provenance + ".",
-        "model_id": repo_id,
-        "frozen_batch_norm": bool(getattr(config, "freeze_batch_norm", False)),
-    }
-    if preset is None:
-        defaults["title"] = "U2-Net (custom configuration)"
+    defaults = card_defaults(config, provenance=provenance + ".", model_id=repo_id)
     if with_code:
         defaults["description"] = _remote_code_note(repo_id)
         if card.get("description"):
@@ -329,4 +393,12 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-__all__ = ["hub_errors", "preset_of", "push_to_hub", "save_for_hub", "stale_files"]
+__all__ = [
+    "check_destination",
+    "hub_errors",
+    "preset_of",
+    "push_to_hub",
+    "save_for_hub",
+    "save_model_folder",
+    "stale_files",
+]

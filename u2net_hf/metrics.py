@@ -21,8 +21,6 @@ the weighted F-measure's Gaussian filter is separable) and needs only numpy, plu
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -336,19 +334,6 @@ def _gaussian_kernel_1d(size: int, sigma: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def image_processor_for(model) -> U2NetImageProcessor:
-    """The image processor saved with a model (spec or object), or the default one, with a warning, for a model folder
-    saved without its `preprocessor_config.json`."""
-    from .pretrained import load_image_processor, resolve_model_path
-
-    if isinstance(model, (str, os.PathLike)):
-        path = Path(resolve_model_path(model))
-        if path.is_dir() and not (path / "preprocessor_config.json").is_file():
-            logger.warning("%s has no preprocessor_config.json; using the default U2NetImageProcessor.", path)
-            return U2NetImageProcessor()
-    return load_image_processor(model)
-
-
 def evaluate(
     model="u2net-lite",
     data=None,
@@ -408,12 +393,12 @@ def evaluate(
     {'mae': 0.074, 'max_fmeasure': 0.84, ...}
     ```
     """
-    from .background import resolve_device
-    from .pretrained import load_model
+    from .devices import resolve_device
+    from .pretrained import load_image_processor, load_model
 
     if data is None:
         raise ValueError("evaluate() needs data: a data set folder, a Hub data set id or a datasets.Dataset.")
-    processor = image_processor or image_processor_for(model)
+    processor = image_processor or load_image_processor(model, warn_if_missing=True)
     model = load_model(model, device=resolve_device(device, model))
     dataset = load_saliency_eval_dataset(
         data, processor, image_size, split=split, image_column=image_column, mask_column=mask_column
@@ -497,7 +482,6 @@ __all__ = [
     "evaluate",
     "evaluate_dataset",
     "format_metrics_table",
-    "image_processor_for",
     "image_scores",
     "smeasure",
     "weighted_fmeasure",

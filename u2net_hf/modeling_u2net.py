@@ -34,11 +34,17 @@ class U2NetSegmentationOutput(ModelOutput):
         side_logits (`torch.FloatTensor` of shape `(batch_size, num_side_outputs * out_channels, height, width)`):
             The side predictions d1, d2, ... (finest first), before the sigmoid, upsampled to the input's
             resolution and stacked along the channel dimension.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
+            The stage features, exactly [`U2NetModel`]'s `hidden_states`: the decoder stages from last to first,
+            then the bottleneck encoder stage (finest first), each of shape `(batch_size, channels, height_i,
+            width_i)` at that stage's resolution. Asked for with `output_hidden_states=True` in the call or in
+            the config; `None` otherwise.
     """
 
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     side_logits: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
 
 
 class U2NetConvBatchNormReLU(nn.Module):
@@ -145,12 +151,21 @@ class U2NetPreTrainedModel(PreTrainedModel):
 
 class U2NetModel(U2NetPreTrainedModel):
     """
-    The U2-Net encoder-decoder without the side outputs: returns the features of every stage.
+    The U2-Net encoder-decoder without the side outputs: returns the features of every stage. `AutoModel` gives
+    [`U2NetForImageSegmentation`] (the network that predicts masks); load this class directly for the features.
+
+    It loads a full [`U2NetForImageSegmentation`] checkpoint and leaves out the side outputs and the fusion,
+    quietly: their weights are not reported as unexpected.
 
     Args:
         config ([`U2NetConfig`]): Model configuration. Initializing with a config file does not load the
             weights; see [`~PreTrainedModel.from_pretrained`].
     """
+
+    # The head's own tensors in a full checkpoint (`U2NetForImageSegmentation.side_convs` and `.fusion`); this
+    # model has no modules of those names. Regexes, searched in the checkpoint's key names. transformers 5 also
+    # copies these patterns onto a model holding this one (the head model), where they match nothing unexpected.
+    _keys_to_ignore_on_load_unexpected = [r"^side_convs\.", r"^fusion\."]
 
     def __init__(self, config: U2NetConfig):
         super().__init__(config)
@@ -241,7 +256,9 @@ def _is_exporting() -> bool:
 
 class U2NetForImageSegmentation(U2NetPreTrainedModel):
     """
-    U2-Net with its side outputs and their fusion: the saliency / foreground segmentation model.
+    U2-Net with its side outputs and their fusion: the saliency / foreground segmentation model. This is what
+    `AutoModel`, `AutoModelForImageSegmentation` and `AutoModelForSemanticSegmentation` load from any U2-Net
+    checkpoint. Pass `output_hidden_states=True` for the stage features as well.
 
     Args:
         config ([`U2NetConfig`]): Model configuration. Initializing with a config file does not load the
@@ -275,6 +292,7 @@ class U2NetForImageSegmentation(U2NetPreTrainedModel):
         self,
         pixel_values: torch.Tensor,
         labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
     ) -> tuple | U2NetSegmentationOutput:
@@ -285,10 +303,17 @@ class U2NetForImageSegmentation(U2NetPreTrainedModel):
             labels (`torch.FloatTensor` of shape `(batch_size, out_channels, height, width)` or `(batch_size, height, width)`, *optional*):
                 Ground-truth masks in [0, 1] at the input's resolution (soft labels allowed). When given, the
                 loss is the sum of the binary cross-entropies of the fused map and of every side map.
+            output_hidden_states (`bool`, *optional*):
+                Whether to also return the stage features as `hidden_states` (the same tensors as
+                [`U2NetModel`]'s `hidden_states`). Defaults to `config.output_hidden_states` (`False`).
             return_dict (`bool`, *optional*):
-                Whether to return a [`U2NetSegmentationOutput`] instead of a plain tuple.
+                Whether to return a [`U2NetSegmentationOutput`] instead of a plain tuple: `(loss, logits,
+                side_logits, hidden_states)`, leaving out `loss` without `labels` and `hidden_states` unless asked
+                for.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if output_hidden_states is None:
+            output_hidden_states = getattr(self.config, "output_hidden_states", False)
         features = self.u2net(pixel_values, return_dict=True).hidden_states
         size = pixel_values.shape[2:]
         side_features = [f for f, stage in zip(features, self.config.side_output_stages()) if stage[5]]
@@ -305,10 +330,12 @@ class U2NetForImageSegmentation(U2NetPreTrainedModel):
         if labels is not None:
             loss = self.compute_loss(logits, side_logits, labels)
 
+        # The features stay out of the output unless asked for: the pipeline unbatches every output field.
+        hidden_states = tuple(features) if output_hidden_states else None
         if not return_dict:
-            output = (logits, side_logits)
+            output = (logits, side_logits) + ((hidden_states,) if hidden_states is not None else ())
             return (loss, *output) if loss is not None else output
-        return U2NetSegmentationOutput(loss=loss, logits=logits, side_logits=side_logits)
+        return U2NetSegmentationOutput(loss=loss, logits=logits, side_logits=side_logits, hidden_states=hidden_states)
 
     def compute_loss(self, logits: torch.Tensor, side_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Deep supervision as in the paper: the fused map and every side map each get a mean BCE."""

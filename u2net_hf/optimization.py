@@ -1,7 +1,7 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """A faster PyTorch inference mode (batch normalization folded into the convolutions, channels-last memory
-layout, optionally `torch.compile`) and the thread policy for CPU inference. The training model is never
-touched: the optimized model is a copy."""
+layout, optionally `torch.compile`). The training model is never touched: the optimized model is a copy. The
+thread policy for CPU inference (`default_num_threads`) lives in `u2net_hf.devices`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import os
 import torch
 from torch import nn
 
+# The thread policy lives in devices.py; importable from here too, where it used to live.
+from .devices import NUM_THREADS_ENV, default_num_threads
 from .modeling_u2net import U2NetConvBatchNormReLU
-
-NUM_THREADS_ENV = "U2NET_HF_NUM_THREADS"
 
 
 def optimize_for_inference(
@@ -122,50 +122,6 @@ def fold_conv_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> nn.Conv2d:
     folded.weight.copy_(weight)
     folded.bias.copy_(bias)
     return folded
-
-
-def default_num_threads(backend: str = "onnxruntime") -> int:
-    """
-    How many threads CPU inference should use: the value of the environment variable `U2NET_HF_NUM_THREADS`
-    when set; else, for onnxruntime, every core this process may use; for PyTorch, the cores that are not
-    already busy (cores minus the whole part of the 1-minute load average, at least 1).
-
-    Why the two differ, measured on a 2-core machine (lite model, 320x320, batch 1): on the idle machine 2
-    threads beat 1 for both (PyTorch 0.36 s against 0.57 s, onnxruntime 0.26 s against 0.46 s). Under a load
-    average of 5 from other processes, PyTorch's thread pool, which waits for every thread at every layer, took
-    5.5 s with 2 threads against 1.2 s with 1; onnxruntime, whose threads do not spin while waiting (see
-    [`OnnxU2Net`]), lost only 8% (0.74 s against 0.68 s). The load average is read at the time of the call and
-    includes this process's own recent work: call this when creating a session or at start-up, not in a loop.
-
-    Apply it to PyTorch with `torch.set_num_threads(default_num_threads("torch"))`; [`OnnxU2Net`] uses
-    `default_num_threads()` by default.
-
-    Args:
-        backend (`str`, *optional*, defaults to `"onnxruntime"`):
-            `"onnxruntime"` or `"torch"`.
-
-    Returns:
-        `int`: a thread count of at least 1.
-
-    Raises:
-        `ValueError`: when `U2NET_HF_NUM_THREADS` is set to something other than a positive integer, or for an
-        unknown `backend`.
-    """
-    if backend not in ("onnxruntime", "torch"):
-        raise ValueError(f"backend must be 'onnxruntime' or 'torch', got {backend!r}.")
-    value = os.environ.get(NUM_THREADS_ENV, "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"{NUM_THREADS_ENV} must be a positive integer (a thread count), got {value!r}.")
-        return int(value)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if backend == "onnxruntime":
-        return cores
-    try:
-        busy = int(os.getloadavg()[0])
-    except (AttributeError, OSError):  # no load average (Windows)
-        return cores
-    return max(1, cores - busy)
 
 
 __all__ = [

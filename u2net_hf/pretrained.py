@@ -4,7 +4,7 @@ or an already loaded model."""
 
 from __future__ import annotations
 
-import functools
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +51,12 @@ PRETRAINED_VARIANTS = {
     )
 }
 DEFAULT_MODEL = "u2net-lite"
+logger = logging.getLogger(__name__)
+
+
+def is_hub_id(spec: str) -> bool:
+    """Whether `spec` has the form of a Hub repo id (`"namespace/name"`) rather than of a local path."""
+    return spec.count("/") == 1 and not spec.startswith((".", "/", "~")) and os.sep not in spec.replace("/", "")
 
 
 def resolve_model_path(model: str | os.PathLike | None = None) -> str:
@@ -80,7 +86,7 @@ def resolve_model_path(model: str | os.PathLike | None = None) -> str:
         if not (path / "config.json").is_file():
             raise ValueError(f"Model folder {spec!r} has no config.json; is it a folder made by save_pretrained?")
         return str(path)
-    if spec.count("/") > 1 or spec.startswith((".", "/", "~")) or os.sep in spec.replace("/", ""):
+    if not is_hub_id(spec):
         raise ValueError(f"Model folder {spec!r} does not exist.")
     return spec
 
@@ -95,6 +101,9 @@ def load_model(
     """
     Load a U2-Net segmentation model in eval mode, from a bundled name, a folder or a Hub repo id.
 
+    Like `from_pretrained`, every call returns a new model that the caller owns: train it, change it or move it
+    freely. To load a model once and run it many times, make a session ([`~u2net_hf.new_session`]).
+
     Args:
         model (`str`, `os.PathLike` or [`U2NetForImageSegmentation`], *optional*, defaults to `"u2net-lite"`):
             What to load (see [`resolve_model_path`]); a loaded model is returned as it is (moved to
@@ -106,37 +115,46 @@ def load_model(
         revision (`str`, *optional*):
             Branch, tag or commit of a Hub repo.
 
-    Loaded models are cached per (spec, device, dtype, revision), so repeated calls reuse one model.
+    Example:
+
+    ```python
+    >>> from u2net_hf import load_model
+
+    >>> model = load_model("u2net-lite")
+    >>> type(model).__name__, model.training
+    ('U2NetForImageSegmentation', False)
+    ```
     """
     if isinstance(model, torch.nn.Module):
         return model.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else model
-    path = resolve_model_path(model)
-    return _load_model_cached(path, str(device) if device is not None else "cpu", dtype, revision, _folder_stamp(path))
-
-
-def _folder_stamp(path: str) -> tuple:
-    """Modification times of a local folder's files, so that a folder saved again (say, by another training run
-    in the same process) is loaded again rather than served from the cache. Empty for Hub repo ids, whose
-    revisions the Hub cache already tracks."""
-    folder = Path(path)
-    if not folder.is_dir():
-        return ()
-    return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()))
-
-
-@functools.lru_cache(maxsize=4)
-def _load_model_cached(path: str, device: str, dtype, revision, stamp: tuple) -> U2NetForImageSegmentation:
     kwargs = {"revision": revision} if revision is not None else {}
-    model = U2NetForImageSegmentation.from_pretrained(path, **kwargs)
-    return model.to(device=device, dtype=dtype).eval()
+    loaded = U2NetForImageSegmentation.from_pretrained(resolve_model_path(model), **kwargs)
+    return loaded.to(device=device or "cpu", dtype=dtype).eval()
 
 
 def load_image_processor(
-    model: str | os.PathLike | None = None, *, revision: str | None = None
+    model: str | os.PathLike | torch.nn.Module | None = None,
+    *,
+    revision: str | None = None,
+    warn_if_missing: bool = False,
 ) -> U2NetImageProcessor:
-    """Load the image processor saved with a model (same spec as [`load_model`]). For a model object, or a
-    folder saved without `preprocessor_config.json`, the processor saved in its local folder, or else the
-    default processor."""
+    """
+    Load the image processor saved with a model: the package's one answer to "which preprocessing does this
+    model want".
+
+    Args:
+        model (`str`, `os.PathLike` or `torch.nn.Module`, *optional*, defaults to `"u2net-lite"`):
+            A model spec (as for [`load_model`]), or a loaded model, whose processor is the one saved in the folder
+            it was loaded from.
+        revision (`str`, *optional*):
+            Branch, tag or commit of a Hub repo.
+        warn_if_missing (`bool`, *optional*, defaults to `False`):
+            Log a warning when a local model folder has no `preprocessor_config.json`.
+
+    Returns:
+        [`U2NetImageProcessor`]: a new processor; the default one for a folder saved without
+        `preprocessor_config.json` and for models not loaded from a folder.
+    """
     if isinstance(model, torch.nn.Module):
         folder = Path(getattr(model, "name_or_path", "") or "")
         if not (folder / "preprocessor_config.json").is_file():
@@ -144,13 +162,10 @@ def load_image_processor(
         model = folder
     path = resolve_model_path(model)
     if Path(path).is_dir() and not (Path(path) / "preprocessor_config.json").is_file():
+        if warn_if_missing:
+            logger.warning("%s has no preprocessor_config.json; using the default U2NetImageProcessor.", path)
         return U2NetImageProcessor()  # a folder saved with the model alone
     kwargs = {"revision": revision} if revision is not None else {}
-    return _load_processor_cached(path, _folder_stamp(path), **kwargs)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_processor_cached(path: str, stamp: tuple, **kwargs) -> U2NetImageProcessor:
     return U2NetImageProcessor.from_pretrained(path, **kwargs)
 
 

@@ -18,14 +18,17 @@ from transformers import (
 )
 
 from .configuration_u2net import U2NetConfig
+from .files import write_text_atomically
 from .image_processing_u2net import U2NetImageProcessor
 from .modeling_u2net import U2NetForImageSegmentation, U2NetModel
 
 # Written into config.json / preprocessor_config.json of folders saved for `trust_remote_code=True`, so
-# that every Auto class finds its class in the code files saved beside the weights.
+# that every Auto class finds its class in the code files saved beside the weights. `AutoModel` maps to the
+# segmentation model, as in `register_u2net`: a U2-Net checkpoint is a mask predictor, and the bare
+# `U2NetModel` (features only) is loaded by its own name.
 AUTO_MAP = {
     "AutoConfig": "configuration_u2net.U2NetConfig",
-    "AutoModel": "modeling_u2net.U2NetModel",
+    "AutoModel": "modeling_u2net.U2NetForImageSegmentation",
     "AutoModelForImageSegmentation": "modeling_u2net.U2NetForImageSegmentation",
     "AutoModelForSemanticSegmentation": "modeling_u2net.U2NetForImageSegmentation",
 }
@@ -44,9 +47,15 @@ class _SupportedModelFilter(logging.Filter):
 
 
 def register_u2net() -> None:
-    """Register U2-Net with transformers' Auto classes; idempotent. Runs on `import u2net_hf`."""
+    """
+    Register U2-Net with transformers' Auto classes; idempotent. Runs on `import u2net_hf`.
+
+    `AutoModel`, `AutoModelForImageSegmentation` and `AutoModelForSemanticSegmentation` all give
+    [`U2NetForImageSegmentation`]: every U2-Net checkpoint holds the side outputs and the fusion, and without them
+    there is no mask. [`U2NetModel`] (the stage features) is loaded by name, `U2NetModel.from_pretrained(...)`.
+    """
     AutoConfig.register(U2NetConfig.model_type, U2NetConfig, exist_ok=True)
-    AutoModel.register(U2NetConfig, U2NetModel, exist_ok=True)
+    AutoModel.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoModelForImageSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoModelForSemanticSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoImageProcessor.register(U2NetConfig, slow_image_processor_class=U2NetImageProcessor, exist_ok=True)
@@ -86,6 +95,4 @@ def add_remote_code(folder: str | os.PathLike) -> list[str]:
 def _update_json(path: Path, values: dict) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     data.update(values)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

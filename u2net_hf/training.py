@@ -11,7 +11,6 @@ BatchNorm statistics, and evaluation with the saliency metrics at the ground tru
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import logging
@@ -26,17 +25,13 @@ from torch import nn
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .configuration_u2net import U2NetConfig
-from .data import (
-    SaliencyDataset,
-    SaliencyTrainTransform,
-    load_saliency_dataset,
-    load_saliency_eval_dataset,
-    looks_like_hub_id,
-)
+from .data import SaliencyDataset, SaliencyTrainTransform, load_saliency_dataset, load_saliency_eval_dataset
+from .files import write_text_atomically
 from .image_processing_u2net import U2NetImageProcessor
-from .metrics import METRIC_NAMES, evaluate_dataset, image_processor_for
+from .metrics import METRIC_NAMES, evaluate_dataset
+from .modelcard import card_defaults, made_with, write_model_card
 from .modeling_u2net import U2NetForImageSegmentation
-from .pretrained import PRETRAINED_VARIANTS, resolve_model_path
+from .pretrained import PRETRAINED_VARIANTS, is_hub_id, load_image_processor, resolve_model_path
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +195,11 @@ def train(
     )
     # The model is evaluated at image_size, and saved with a processor of that size, so that inference and
     # `evaluate` on the saved folder see images as the training run's evaluation did.
-    processor = copy.deepcopy(U2NetImageProcessor() if isinstance(model, U2NetConfig) else image_processor_for(model))
+    # A new processor either way (load_image_processor never hands out a shared one): training may change it.
+    if isinstance(model, U2NetConfig):
+        processor = U2NetImageProcessor()
+    else:
+        processor = load_image_processor(model, warn_if_missing=True)
     processor.size = {"height": image_size, "width": image_size}
 
     data_seed = args.data_seed if args.data_seed is not None else args.seed
@@ -321,8 +320,8 @@ def training_args(
 
 def load_starting_model(model, *, from_scratch: bool = False) -> tuple[U2NetForImageSegmentation, str | None]:
     """
-    The model to train (a fresh copy, never the one [`~u2net_hf.pretrained.load_model`] caches), and the Hub id of
-    the pretrained model it starts from (for the model card), if known.
+    The model to train (a fresh one, or the caller's own model object), and the Hub id of the pretrained model it
+    starts from (for the model card), if known.
     """
     if isinstance(model, U2NetConfig):
         return U2NetForImageSegmentation(model), None
@@ -445,36 +444,25 @@ def write_training_card(
     repo_id=None,
 ) -> None:
     """Write the model card of a training run (README.md) into `output_dir`, with the final metrics."""
-    from . import __version__
-    from .conversion import write_model_card
-    from .hub import preset_of
-
     origin = f"fine-tuned from `{model_card['base_model']}`" if model_card.get("base_model") else "trained"
-    provenance = f"{origin.capitalize()} with u2net-hf {__version__} (`u2net-hf train`) for {steps} steps on `{train_dataset.name}`."
+    provenance = f"{made_with(origin.capitalize())} (`u2net-hf train`) for {steps} steps on `{train_dataset.name}`."
     accuracy = None
     if model_card.get("metrics") and eval_dataset is not None:
         accuracy = (
             f"Evaluated on `{eval_dataset.name}` ({len(eval_dataset)} images), each prediction scored at its ground "
             "truth's resolution with the standard saliency metrics (`u2net-hf evaluate` reproduces these figures)."
         )
-    write_model_card(
-        output_dir,
-        preset=preset_of(model.config) or "full",
-        provenance=provenance,
-        model_id=repo_id,
-        accuracy=accuracy,
-        frozen_batch_norm=bool(model.config.freeze_batch_norm) and not has_batch_norm_statistics(model),
-        **model_card,
-    )
+    # Real statistics stay real when frozen: the card's advice about placeholders is for folded weights only.
+    placeholders = bool(model.config.freeze_batch_norm) and not has_batch_norm_statistics(model)
+    defaults = card_defaults(model.config, provenance=provenance, model_id=repo_id, frozen_batch_norm=placeholders)
+    write_model_card(output_dir, **{**defaults, "accuracy": accuracy, **model_card})
 
 
 def _is_hub_dataset(name: str | None) -> bool:
-    return bool(name) and looks_like_hub_id(name) and not Path(name).exists()
+    return bool(name) and is_hub_id(name) and not Path(name).exists()
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    from .conversion import write_text_atomically
-
     write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 

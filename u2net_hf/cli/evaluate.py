@@ -8,6 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..files import write_text_atomically
 from . import CommandError
 
 DESCRIPTION = """\
@@ -76,12 +77,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.model} on {args.data}: {results['num_images']} images{skipped}")
     print(format_metrics_table({key: value for key, value in results.items() if key not in ("num_images", "skipped")}))
     if args.json:
-        from ..conversion import write_text_atomically
-
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(
-            path, json.dumps({"model": str(args.model), "data": str(args.data), **results}, indent=2) + "\n"
+        # Atomic, so that a script reading the file never sees half of it; the folder is created when missing.
+        path = write_text_atomically(
+            args.json, json.dumps({"model": str(args.model), "data": str(args.data), **results}, indent=2) + "\n"
         )
         print(f"Results written to {path}")
     return 0

@@ -82,8 +82,9 @@ def model_card_options(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..hub import push_to_hub
+    from ..pretrained import is_hub_id
 
-    if args.repo_id.count("/") != 1:
+    if not is_hub_id(args.repo_id):
         raise CommandError(f"REPO_ID {args.repo_id!r}: expected namespace/name, e.g. my-org/u2net-lite.")
     commit = push_to_hub(
         args.folder,

@@ -1,32 +1,19 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
-"""`u2net-hf remove`: cut the foreground out of an image, a folder of images, or stdin. A thin layer over
-[`u2net_hf.background.remove_backgrounds`] that adds file handling: atomic writes, folder walks, a progress
-bar, and a summary that keeps one bad file from stopping a long run."""
+"""`u2net-hf remove`: cut the foreground out of an image, a folder of images, or stdin. A thin layer over a
+session ([`u2net_hf.new_session`]): it plans the jobs (folder mirroring, output names, skipping what exists),
+runs `Session.remove_many(..., errors="return")`, writes each result with the library's atomic writer, and
+prints a progress bar and a summary that keeps one bad file from stopping a long run."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import itertools
 import os
-import secrets
 import sys
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import PIL.Image
-
 from . import CommandError, one_line
 
-# Photo formats looked for in folders (the ones this Pillow cannot open are dropped below). Other files are
-# counted as ignored; a single file is tried whatever its extension.
-_COMMON_IMAGE_EXTENSIONS = {
-    ".apng", ".avif", ".bmp", ".gif", ".jfif", ".jp2", ".jpe", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".pnm",
-    ".ppm", ".qoi", ".tga", ".tif", ".tiff", ".webp",
-}  # fmt: skip
 _STDIO = "-"
 
 DESCRIPTION = """\
@@ -114,14 +101,6 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     parser.add_argument(
-        "-j",
-        "--workers",
-        type=_positive_int,
-        default=min(8, os.cpu_count() or 1),
-        metavar="N",
-        help="threads that read and write image files while the model runs (default: %(default)s)",
-    )
-    parser.add_argument(
         "--compress-level",
         type=int,
         choices=range(10),
@@ -149,13 +128,12 @@ def run(args: argparse.Namespace) -> int:
             "alpha matting (-a) is not supported: the alpha is already soft (the model's foreground probability); "
             "use -t/--threshold for hard edges."
         )
-    options = {
-        "mask_only": args.mask_only,
-        "bg_color": _color_argument(args.bg_color),
-        "threshold": args.threshold,
-    }
-    if options["mask_only"] and options["bg_color"] is not None:
+    from ..background import RemoveOptions
+
+    bg_color = _color_argument(args.bg_color)
+    if args.mask_only and bg_color is not None:
         raise CommandError("--only-mask and --bg-color cannot be combined: a mask has no background to colour.")
+    options = RemoveOptions.create(args.mask_only, bg_color, args.threshold, compress_level=args.compress_level)
     suffix = "_mask" if args.mask_only else "_nobg"
     folder = output_folder = None
     ignored = 0
@@ -165,25 +143,38 @@ def run(args: argparse.Namespace) -> int:
         folder = Path(args.input)
         output_folder = _folder_output(folder, args.output, suffix)
         jobs, ignored = _folder_jobs(folder, output_folder)
+        _clean_up_after_killed_runs(output_folder)
     else:
         jobs = [_file_job(Path(args.input), args.output, suffix)]
-    for job in jobs:
-        _check_output_format(job, options)
+    fmt = "PNG" if folder is not None else _output_format(jobs[0], options)  # folder outputs are .png
 
+    session = _open_session(args)
+    summary = _process(session, jobs, options, fmt, args)
+    if folder is None:
+        return _report_one(jobs[0], summary, args.quiet)
+    return _report_folder(folder, output_folder, len(jobs), ignored, summary, args.quiet)
+
+
+def _clean_up_after_killed_runs(output_folder: Path) -> None:
+    """A run killed mid-write leaves its temporary file (never a partial output): the next run removes it."""
+    from ..files import remove_stale_temporaries
+
+    if output_folder.is_dir():
+        remove_stale_temporaries(output_folder)
+
+
+def _open_session(args: argparse.Namespace):
+    """Load the model once, up front, so that a model that cannot be loaded stops the run before any image is
+    read."""
     from transformers.utils import logging as transformers_logging
 
-    from ..background import load_remover
+    from ..sessions import new_session
 
     transformers_logging.disable_progress_bar()  # one progress bar is enough: ours, over images
     if not args.quiet:
         _announce_onnx_exports()
     device = None if args.device == "auto" else args.device
-    model, processor = load_remover(args.model, backend=args.backend, int8=args.int8, device=device)
-    _apply_thread_policy(model)
-    summary = _Runner(model, processor, options, args).run(jobs)
-    if folder is None:
-        return _report_one(jobs[0], summary, args.quiet)
-    return _report_folder(folder, output_folder, len(jobs), ignored, summary, args.quiet)
+    return new_session(args.model, backend=args.backend, int8=args.int8, device=device)
 
 
 def _announce_onnx_exports() -> None:
@@ -198,17 +189,6 @@ def _announce_onnx_exports() -> None:
     if not any(type(handler).__name__ == "Announce" for handler in logger.handlers):  # main() may run again
         logger.addHandler(Announce())
     logger.setLevel(logging.INFO)
-
-
-def _apply_thread_policy(model) -> None:
-    """PyTorch on the CPU: as many threads as there are idle cores (see `default_num_threads`), since PyTorch's
-    thread pool slows down several times over when it shares busy cores. onnxruntime sets its own per session."""
-    import torch
-
-    from ..optimization import default_num_threads
-
-    if isinstance(model, torch.nn.Module) and model.device.type == "cpu":
-        torch.set_num_threads(default_num_threads("torch"))
 
 
 @dataclass
@@ -283,7 +263,9 @@ def _folder_jobs(folder: Path, destination: Path) -> tuple[list[Job], int]:
     """One job per image under `folder` (recursively, hidden files and folders left out), in sorted order, each
     writing `<stem>.png` at the same place under `destination`. Returns the jobs and the number of files left
     out because their extension is not an image format."""
-    extensions = _image_extensions()
+    from ..images import image_extensions
+
+    extensions = image_extensions()
     sources, ignored = [], 0
     for root, folders, files in os.walk(folder):
         folders[:] = sorted(name for name in folders if not name.startswith("."))
@@ -305,203 +287,81 @@ def _folder_jobs(folder: Path, destination: Path) -> tuple[list[Job], int]:
     return jobs, ignored
 
 
-def _image_extensions() -> set[str]:
-    PIL.Image.init()
-    readable = {ext for ext, fmt in PIL.Image.registered_extensions().items() if fmt in PIL.Image.OPEN}
-    return _COMMON_IMAGE_EXTENSIONS & readable
-
-
 def _same_path(first: Path, second: Path) -> bool:
     if first.exists() and second.exists():
         return os.path.samefile(first, second)
     return first.resolve() == second.resolve()
 
 
-def _check_output_format(job: Job, options: dict) -> None:
+def _output_format(job: Job, options) -> str:
+    """The format `job` writes: from its file name (stdout gets PNG); refuses one that cannot hold the result."""
+    from ..images import output_format
+
     if job.destination is None:
-        return
-    fmt = _output_format(job.destination)
-    has_alpha = not options["mask_only"] and (options["bg_color"] is None or len(options["bg_color"]) == 4)
-    if fmt == "JPEG" and has_alpha:
+        return "PNG"
+    fmt = output_format(job.destination)
+    if fmt == "JPEG" and options.has_alpha:
         raise CommandError(
             f"{job.destination}: JPEG cannot store transparency; write a .png or .webp, or flatten the cut-out "
             "onto a colour with --bg-color R G B."
         )
-
-
-def _output_format(path: Path) -> str:
-    fmt = PIL.Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None or fmt not in PIL.Image.SAVE:
-        raise CommandError(f"{path}: unknown output format {path.suffix!r}; name the output .png (or .webp, .tif).")
     return fmt
 
 
-class _Runner:
-    """Reads images in worker threads, runs the model on batches in this thread, writes results in worker
-    threads. Files are read ahead and written behind by at most a couple of batches, so memory stays flat."""
+def _process(session, jobs: list[Job], options, fmt: str, args: argparse.Namespace) -> Summary:
+    """Every job not skipped goes through the session as one lazy stream; each result, already encoded in `fmt`,
+    is written as it comes, and a bad image is reported without stopping the others."""
+    from dataclasses import asdict
 
-    def __init__(self, model, processor, options: dict, args: argparse.Namespace):
-        self.model = model
-        self.processor = processor
-        self.options = options
-        self.batch_size = args.batch_size
-        self.workers = args.workers
-        self.overwrite = args.overwrite
-        self.quiet = args.quiet
-        from ..background import png_save_options
+    from tqdm.auto import tqdm
 
-        self.png_options = png_save_options(args.compress_level)
-        self.summary = Summary()
+    from ..sessions import RemovalError
 
-    def run(self, jobs: list[Job]) -> Summary:
-        from tqdm.auto import tqdm
-
-        todo = []
-        for job in jobs:
-            if job.destination is not None and job.destination.exists() and not self.overwrite:
-                self.summary.skipped.append(job)
-            else:
-                todo.append(job)
-        show_bar = len(jobs) > 1 and not self.quiet
-        with (
-            tqdm(total=len(todo), unit="image", disable=None if show_bar else True, file=sys.stderr) as bar,
-            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="u2net-hf-io") as pool,
-        ):
-            try:
-                self._run(todo, pool, bar)
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        return self.summary
-
-    def _run(self, jobs: list[Job], pool: ThreadPoolExecutor, bar) -> None:
-        loaded = _read_ahead(pool, _load, jobs, depth=self.batch_size)
-        writes: deque[tuple[Job, Future]] = deque()
-        for batch in _batched(loaded, self.batch_size):
-            ready = deque()
-            for job, outcome in batch:
-                if isinstance(outcome, Exception):
-                    self._fail(job, outcome, bar)
-                else:
-                    ready.append((job, outcome))
-            del batch
-            for job, result in self._remove(ready, bar):
-                writes.append((job, pool.submit(_write, result, job.destination, self.png_options)))
-                # Write behind by at most one batch: finished images must not pile up in memory.
-                while len(writes) > self.batch_size:
-                    self._finish(*writes.popleft(), bar)
-        while writes:
-            self._finish(*writes.popleft(), bar)
-
-    def _remove(self, ready: deque, bar) -> Iterator[tuple[Job, PIL.Image.Image]]:
-        """Cut out the images of `ready`, `(job, image)` pairs, as one batch. `ready` is emptied as the library
-        takes the images, so that each decoded image is freed as soon as the library has converted it."""
-        from ..background import remove_backgrounds
-
-        jobs = [job for job, _ in ready]
-        images = (ready.popleft()[1] for _ in jobs)
-        done = 0
-        try:
-            for result in self._call(remove_backgrounds, images, max(len(jobs), 1)):
-                yield jobs[done], result
-                done += 1
-        except (ValueError, TypeError, RuntimeError) as error:
-            remaining = jobs[done:]
-            if len(remaining) == 1:
-                self._fail(remaining[0], error, bar)
-                return
-            # Find the culprit: one image at a time, read again, so that the others still get done.
-            for job in remaining:
-                outcome = _load(job)
-                if isinstance(outcome, Exception):
-                    self._fail(job, outcome, bar)
-                else:
-                    yield from self._remove(deque([(job, outcome)]), bar)
-
-    def _call(self, function: Callable, images: list, batch_size: int):
-        return function(
-            images, model=self.model, image_processor=self.processor, batch_size=batch_size, **self.options
-        )
-
-    def _finish(self, job: Job, write: Future, bar) -> None:
-        try:
-            write.result()
-        except (OSError, ValueError) as error:
-            self._fail(job, error, bar)
+    summary = Summary()
+    todo = []
+    for job in jobs:
+        if job.destination is not None and job.destination.exists() and not args.overwrite:
+            summary.skipped.append(job)
         else:
-            self.summary.done.append(job)
+            todo.append(job)
+    results = session.remove_many(
+        (_source(job) for job in todo),
+        batch_size=args.batch_size,
+        errors="return",
+        **{**asdict(options), "output_format": fmt},
+    )
+    show_bar = len(jobs) > 1 and not args.quiet
+    with tqdm(total=len(todo), unit="image", disable=None if show_bar else True, file=sys.stderr) as bar:
+        for job, result in zip(todo, results):
+            if isinstance(result, RemovalError):
+                # The library names an image by its path; stdin, which it knows as bytes, by our label.
+                summary.failed.append(
+                    (job, str(result) if result.name == job.label else f"{job.label}: {result.reason}")
+                )
+            else:
+                _write(job, result, summary)
             bar.update()
-
-    def _fail(self, job: Job, error: BaseException, bar) -> None:
-        message = one_line(error)
-        # Library messages already start with the image's name.
-        if not message.startswith(job.label):
-            message = f"{job.label}: {message}"
-        self.summary.failed.append((job, message))
-        bar.update()
+    return summary
 
 
-def _load(job: Job) -> PIL.Image.Image | Exception:
-    from ..background import load_image
-
-    try:
-        if job.source is None:
-            return load_image(sys.stdin.buffer.read(), name="<stdin>")
-        return load_image(job.source)
-    except (ValueError, TypeError) as error:
-        return error
+def _source(job: Job):
+    return sys.stdin.buffer.read() if job.source is None else job.source
 
 
-def _write(image: PIL.Image.Image, destination: Path | None, png_options: dict) -> None:
-    if destination is None:
-        image.save(sys.stdout.buffer, format="PNG", **png_options)
+def _write(job: Job, data: bytes, summary: Summary) -> None:
+    from ..images import save_image
+
+    if job.destination is None:
+        sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+        summary.done.append(job)
         return
     try:
-        write_atomically(image, destination, **png_options)
-    except OSError as error:
-        raise OSError(f"{destination}: cannot write it ({error.strerror or one_line(error)}).") from None
-
-
-def write_atomically(image: PIL.Image.Image, destination: Path, **params) -> None:
-    """
-    Save `image` to `destination` (format from its extension) so that readers only ever see the complete file:
-    write a temporary file in the same folder, then rename it over `destination`. `params` go to
-    `PIL.Image.Image.save`; options that the format does not know are ignored by Pillow.
-    """
-    fmt = _output_format(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.tmp")
-    # O_EXCL: never follow or reuse an existing file; 0o666 lets the umask decide the final permissions.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            image.save(file, format=fmt, **params)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, destination)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _read_ahead(pool: ThreadPoolExecutor, function: Callable, items: Iterable, depth: int) -> Iterator[tuple]:
-    """`(item, function(item))` for each item, in order, computed in `pool` at most `depth` items ahead."""
-    pending: deque[tuple] = deque()
-    for item in items:
-        pending.append((item, pool.submit(function, item)))
-        if len(pending) > depth:
-            job, future = pending.popleft()
-            yield job, future.result()
-    while pending:
-        job, future = pending.popleft()
-        yield job, future.result()
-
-
-def _batched(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
+        save_image(data, job.destination)
+    except (OSError, ValueError) as error:
+        summary.failed.append((job, f"{job.label}: {one_line(error)}"))
+    else:
+        summary.done.append(job)
 
 
 def _report_one(job: Job, summary: Summary, quiet: bool) -> int:

@@ -1,0 +1,63 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""ONNX export of U2-Net (float32 or int8), and an onnxruntime model that is called like the PyTorch one.
+
+Needs the `onnx` extra: `pip install "u2net-hf[onnx]"`. One module per concern:
+
+- `u2net_hf.onnx.runtime`: [`OnnxU2Net`] and the onnxruntime providers of a device (needs onnxruntime only);
+- `u2net_hf.onnx.export`: [`export_onnx`], the export cache ([`cached_onnx_export`]) and [`load_onnx_model`];
+- `u2net_hf.onnx.quantize`: the int8 recipe (calibration, convolutions kept in float32, static quantization).
+
+Neither `onnx` nor `onnxruntime` is imported until a function needs it.
+"""
+
+from .export import (
+    CACHE_ENV,
+    DEFAULT_OPSET,
+    EXPORT_RECIPE_VERSION,
+    cached_onnx_export,
+    export_onnx,
+    load_onnx_model,
+)
+from .quantize import (
+    DEFAULT_CALIBRATION_PHOTOS,
+    INT8_MIN_WEIGHT_SNR_DB,
+    INT8_OP_TYPES,
+    SNR_IMAGES,
+    calibration_pixel_values,
+    int8_sensitive_convs,
+    int8_weight_type,
+    quantize_int8,
+)
+from .runtime import (
+    INPUT_NAME,
+    OUTPUT_NAMES,
+    OnnxU2Net,
+    import_onnx,
+    import_onnxruntime,
+    is_onnx_file,
+    providers_for_device,
+)
+
+__all__ = [
+    "CACHE_ENV",
+    "DEFAULT_CALIBRATION_PHOTOS",
+    "DEFAULT_OPSET",
+    "EXPORT_RECIPE_VERSION",
+    "INPUT_NAME",
+    "INT8_MIN_WEIGHT_SNR_DB",
+    "INT8_OP_TYPES",
+    "OUTPUT_NAMES",
+    "SNR_IMAGES",
+    "OnnxU2Net",
+    "cached_onnx_export",
+    "calibration_pixel_values",
+    "export_onnx",
+    "import_onnx",
+    "import_onnxruntime",
+    "int8_sensitive_convs",
+    "int8_weight_type",
+    "is_onnx_file",
+    "load_onnx_model",
+    "providers_for_device",
+    "quantize_int8",
+]

@@ -1,0 +1,712 @@
+# Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Sessions: a U2-Net model loaded and ready to segment, as rembg's `new_session` gives.
+
+A [`Session`] owns the loaded model (PyTorch, in the optimized inference mode, or its ONNX export under
+onnxruntime), the model's image processor, the device and the thread count, all decided once, when
+[`new_session`] makes it. Every surface above (the functional API here, the CLI, servers, batch jobs) takes a
+session. `remove_background(image, model=...)` keeps working through one small cache of sessions: the only
+model cache of the package.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import itertools
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import torch
+
+from .background import Color, RemoveOptions, compose
+from .devices import default_num_threads, resolve_device, torch_threads
+from .image_processing_u2net import U2NetImageProcessor
+from .images import ImageInput, encode_image, image_name, load_image, png_save_options, rgb_and_alpha
+from .onnx import OnnxU2Net, cached_onnx_export, is_onnx_file, load_onnx_model, providers_for_device
+from .optimization import optimize_for_inference
+from .pretrained import DEFAULT_MODEL, load_image_processor, load_model, resolve_model_path
+
+ImageOutput = PIL.Image.Image | bytes | np.ndarray
+ModelInput = str | os.PathLike | torch.nn.Module | OnnxU2Net | None
+BACKENDS = ("torch", "onnxruntime")
+ERROR_MODES = ("raise", "return")
+# Sessions kept by the functional API (`remove_background(model=...)`): a few models at once, the oldest
+# dropped first.
+CACHED_SESSIONS = 4
+# The errors that belong to one image (unreadable, not an image, cannot be composited or encoded).
+_IMAGE_ERRORS = (ValueError, TypeError, OSError, RuntimeError, MemoryError)
+
+
+class RemovalError(ValueError):
+    """
+    One image of a run that could not be processed, yielded in its place by
+    `Session.remove_many(..., errors="return")`; `str(error)` is one line naming the image.
+
+    Args:
+        name (`str`): The image's path, or `"image N"` (its position in the run, from 0).
+        index (`int`): Its position in the run.
+        reason (`str`): What went wrong, in one line, without the name.
+    """
+
+    def __init__(self, name: str, index: int, reason: str, message: str | None = None):
+        super().__init__(message or f"{name}: {reason}")
+        self.name = name
+        self.index = index
+        self.reason = reason
+
+    @classmethod
+    def from_error(cls, name: str, index: int, error: BaseException) -> RemovalError:
+        text = " ".join(str(error).split()) or type(error).__name__
+        # The library's own messages already start with the image's name ("photo.png: truncated ...", "image 3
+        # is a dict; ..."): keep them as they are.
+        for separator in (": ", " "):
+            if text.startswith(name + separator):
+                return cls(name, index, text[len(name) + len(separator) :], message=text)
+        return cls(name, index, text)
+
+
+@dataclass
+class _Prepared:
+    """An image made ready for the model and for compositing."""
+
+    index: int
+    name: str
+    pixel_values: torch.Tensor
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    icc_profile: bytes | None
+    kind: type
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.shape[:2]
+
+
+class Session:
+    """
+    A U2-Net model loaded and ready to segment: the model on its backend and device, its image processor and
+    its thread count. Made by [`new_session`]; every call reuses what it loaded.
+
+    One session may be used from many threads at once (a server does): the model runs one batch at a time, while
+    decoding, resizing and compositing run in the calling threads, and results are the same as those of
+    sequential calls.
+
+    Args:
+        model ([`U2NetForImageSegmentation`], a `torch.nn.Module` or [`~u2net_hf.onnx.OnnxU2Net`]):
+            The loaded model; called as `model(pixel_values).logits`.
+        image_processor ([`U2NetImageProcessor`]):
+            The model's preprocessing and mask post-processing.
+        backend (`str`):
+            `"torch"` or `"onnxruntime"`.
+        device (`torch.device`, *optional*):
+            Where the model's inputs go (`None`: onnxruntime places them itself).
+        num_threads (`int`, *optional*):
+            CPU threads of the model. On torch, PyTorch's thread count while the model runs (`None`: leave
+            PyTorch's setting alone); onnxruntime sessions were given theirs when they were opened.
+        name (`str`, *optional*):
+            The model spec it was made from, for messages.
+
+    Example:
+
+    ```python
+    >>> from PIL import Image
+    >>> from u2net_hf import new_session
+
+    >>> session = new_session("u2net-lite")
+    >>> cutout = session.remove(Image.new("RGB", (64, 48), "white"))
+    >>> cutout.mode, cutout.size
+    ('RGBA', (64, 48))
+    ```
+    """
+
+    def __init__(
+        self,
+        model,
+        image_processor: U2NetImageProcessor,
+        *,
+        backend: str,
+        device: torch.device | None = None,
+        num_threads: int | None = None,
+        name: str | None = None,
+    ):
+        if backend not in BACKENDS:
+            raise ValueError(f"Unknown backend {backend!r}: use 'torch' or 'onnxruntime'.")
+        self.model = model
+        self.image_processor = image_processor
+        self.backend = backend
+        self.device = device
+        self.num_threads = num_threads
+        self.name = name or str(getattr(model, "name_or_path", "") or type(model).__name__)
+        self._placement = _input_placement(model)
+        self._model_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        device = self.device if self.device is not None else getattr(self.model, "providers", None)
+        return f"Session({self.name!r}, backend={self.backend!r}, device={device}, num_threads={self.num_threads})"
+
+    def with_image_processor(self, image_processor: U2NetImageProcessor) -> Session:
+        """The same loaded model (and the same lock) with another image processor."""
+        session = Session(
+            self.model,
+            image_processor,
+            backend=self.backend,
+            device=self.device,
+            num_threads=self.num_threads,
+            name=self.name,
+        )
+        session._model_lock = self._model_lock
+        return session
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """
+        Run the model on a batch of processed images.
+
+        Args:
+            pixel_values (`torch.Tensor` of shape `(batch_size, 3, height, width)`):
+                As made by the session's image processor.
+
+        Returns:
+            `torch.Tensor` of shape `(batch_size, 1, height, width)`: the fused logits, in float32.
+        """
+        # onnxruntime sessions got their threads when they were opened; PyTorch's pool is set per call.
+        threads = torch_threads(self.num_threads) if self.backend == "torch" and self.num_threads else nullcontext()
+        # One batch at a time: PyTorch's and onnxruntime's thread pools are shared, and a second batch running
+        # beside the first would only slow both down (and change reduction orders, so results).
+        with self._model_lock, threads, torch.inference_mode():
+            return self.model(pixel_values.to(**self._placement)).logits.float()
+
+    def predict(self, images: ImageInput | Iterable[ImageInput], *, batch_size: int = 4):
+        """
+        The soft foreground masks of images: the model's probability at every pixel, at each image's own size.
+
+        Args:
+            images (an image or a list of images):
+                Paths, bytes, PIL images or arrays (see [`~u2net_hf.images.load_image`]).
+            batch_size (`int`, *optional*, defaults to 4):
+                How many images go through the model at once.
+
+        Returns:
+            `np.ndarray` of shape `(height, width)` (float32 in [0, 1]) for one image, a list of them for a list.
+        """
+        single = not isinstance(images, (list, tuple)) and not _is_iterator(images)
+        masks = list(self._run([images] if single else images, _check_batch_size(batch_size), "raise", _probability))
+        return masks[0] if single else masks
+
+    def remove(
+        self,
+        image: ImageInput,
+        *,
+        mask_only: bool = False,
+        bg_color: Color | None = None,
+        threshold: float | None = None,
+        output_format: str | None = None,
+        compress_level: int | None = None,
+    ) -> ImageOutput:
+        """
+        Remove the background of one image. The options are those of [`remove_background`].
+
+        Returns:
+            `PIL.Image.Image`, `bytes` or `np.ndarray`: see [`remove_background`].
+        """
+        options = RemoveOptions.create(mask_only, bg_color, threshold, output_format, compress_level)
+        return next(self._run([image], 1, "raise", functools.partial(_cut_out, options=options)))
+
+    def remove_many(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        batch_size: int = 4,
+        errors: str = "raise",
+        mask_only: bool = False,
+        bg_color: Color | None = None,
+        threshold: float | None = None,
+        output_format: str | None = None,
+        compress_level: int | None = None,
+    ) -> Iterator[ImageOutput | RemovalError]:
+        """
+        Remove the backgrounds of many images, running the model on `batch_size` images at a time.
+
+        A generator: it reads `images` lazily (one batch ahead, decoded while the model runs on the current one)
+        and yields one result per image, in order, so memory stays bounded by the batch size however long the
+        input is. The images of a batch are decoded, resized and composited in parallel, one thread each.
+
+        Args:
+            images (iterable of images):
+                Paths, bytes, PIL images or arrays, of any sizes; each result comes back as the kind of its input
+                (see [`remove_background`]).
+            batch_size (`int`, *optional*, defaults to 4):
+                Images per forward pass. Every image of a batch is held at full resolution with its mask: about
+                0.6 GiB per image for 12-megapixel photos.
+            errors (`str`, *optional*, defaults to `"raise"`):
+                `"raise"`: an image that cannot be processed stops the run with its `ValueError`. `"return"`: a
+                [`RemovalError`] naming it is yielded in its place and the run goes on.
+            mask_only (`bool`, *optional*, defaults to `False`):
+                See [`remove_background`].
+            bg_color (`str` or `tuple[int, ...]`, *optional*):
+                See [`remove_background`].
+            threshold (`float`, *optional*):
+                See [`remove_background`].
+            output_format (`str`, *optional*):
+                See [`remove_background`].
+            compress_level (`int`, *optional*):
+                See [`remove_background`].
+
+        Example:
+
+        ```python
+        >>> from PIL import Image
+        >>> from u2net_hf import RemovalError, new_session
+
+        >>> session = new_session()
+        >>> results = session.remove_many([Image.new("RGB", (8, 8)), b"not an image"], errors="return")
+        >>> [isinstance(result, RemovalError) for result in results]
+        [False, True]
+        ```
+        """
+        if errors not in ERROR_MODES:
+            raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}.")
+        options = RemoveOptions.create(mask_only, bg_color, threshold, output_format, compress_level)
+        return self._run(images, _check_batch_size(batch_size), errors, functools.partial(_cut_out, options=options))
+
+    def _run(self, images: Iterable, batch_size: int, errors: str, finish: Callable) -> Iterator:
+        # On full-size photos, decoding, resizing and compositing cost more than the model: they run in threads,
+        # one per image of a batch (Pillow and numpy release the GIL), while the model runs on the whole batch.
+        workers = min(batch_size, os.cpu_count() or 1)
+        with ThreadPoolExecutor(workers, thread_name_prefix="u2net-hf") if workers > 1 else nullcontext() as pool:
+            prepare = functools.partial(self._prepare, errors=errors)
+            batches = _batched(enumerate(images), batch_size)
+            pending = _submit(pool, prepare, next(batches, []))
+            while pending:
+                # Read the next batch while the model runs on this one; at most one batch ahead.
+                upcoming = _submit(pool, prepare, next(batches, []))
+                prepared = [outcome() for outcome in pending]
+                del pending
+                ready = [item for item in prepared if isinstance(item, _Prepared)]
+                probabilities = self._probabilities(ready, errors)
+                finished = _map(
+                    pool, functools.partial(self._finish, finish=finish, errors=errors), ready, probabilities
+                )
+                outputs = dict(zip((item.index for item in ready), finished))
+                for item in prepared:
+                    yield item if isinstance(item, RemovalError) else outputs.pop(item.index)
+                del prepared, ready, probabilities, finished
+                pending = upcoming
+
+    def _prepare(self, indexed: tuple[int, ImageInput], errors: str) -> _Prepared | RemovalError:
+        index, image = indexed
+        name = image_name(image, index)
+        try:
+            picture = load_image(image, name=name)
+            rgb, alpha = rgb_and_alpha(picture, name)
+            # An ICC profile describes colour channels that the cut-out keeps; only an RGB source's still fits.
+            icc = picture.info.get("icc_profile") if picture.mode in ("RGB", "RGBA") else None
+            del picture
+            pixel_values = self.image_processor.preprocess(rgb, return_tensors="pt")["pixel_values"]
+        except _IMAGE_ERRORS as error:
+            if errors == "raise":
+                raise
+            return RemovalError.from_error(name, index, error)
+        return _Prepared(index, name, pixel_values, rgb, alpha, icc, _output_kind(image))
+
+    def _probabilities(self, ready: list[_Prepared], errors: str) -> list[np.ndarray | RemovalError]:
+        if not ready:
+            return []
+        try:
+            logits = self.forward(torch.cat([item.pixel_values for item in ready]))
+        except (RuntimeError, ValueError) as error:
+            if errors == "raise":
+                raise
+            if len(ready) == 1:
+                return [RemovalError.from_error(ready[0].name, ready[0].index, error)]
+            # One image broke the batch (say, an odd size the model cannot take): run them one by one.
+            return [result for item in ready for result in self._probabilities([item], errors)]
+        masks = self.image_processor.post_process_saliency({"logits": logits}, target_sizes=[i.size for i in ready])
+        return [mask.numpy() for mask in masks]
+
+    @staticmethod
+    def _finish(item: _Prepared, probability, *, finish: Callable, errors: str):
+        if isinstance(probability, RemovalError):
+            return probability
+        try:
+            return finish(item, probability)
+        except _IMAGE_ERRORS as error:
+            if errors == "raise":
+                raise
+            return RemovalError.from_error(item.name, item.index, error)
+
+
+def _probability(item: _Prepared, probability: np.ndarray) -> np.ndarray:
+    return probability
+
+
+def _cut_out(item: _Prepared, probability: np.ndarray, *, options: RemoveOptions) -> ImageOutput:
+    result = compose(item.rgb, probability, options, alpha=item.alpha, icc_profile=item.icc_profile)
+    if options.output_format is not None or item.kind is bytes:
+        fmt = options.output_format or "PNG"
+        params = png_save_options(options.compress_level) if fmt == "PNG" else {}
+        return encode_image(result, fmt, **params)
+    if item.kind is np.ndarray:
+        return np.asarray(result)
+    return result
+
+
+def _output_kind(image: ImageInput) -> type:
+    if isinstance(image, np.ndarray):
+        return np.ndarray
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return bytes
+    return PIL.Image.Image  # for PIL images and for paths
+
+
+def _submit(pool: ThreadPoolExecutor | None, function: Callable, items: list) -> list[Callable]:
+    """Start `function` on every item; returns, in order, callables that give each outcome when called."""
+    if pool is None:
+        return [functools.partial(function, item) for item in items]
+    return [pool.submit(function, item).result for item in items]
+
+
+def _map(pool: ThreadPoolExecutor | None, function: Callable, *iterables) -> list:
+    return list(map(function, *iterables) if pool is None else pool.map(function, *iterables))
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _is_iterator(value) -> bool:
+    return isinstance(value, Iterator)  # generators included
+
+
+def _check_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    return batch_size
+
+
+def _input_placement(model) -> dict:
+    """The device and dtype a model's inputs must have. PyTorch and ONNX models say so as `.device`/`.dtype`;
+    a plain `nn.Module` is asked through its parameters."""
+    if hasattr(model, "device") and hasattr(model, "dtype"):
+        return {"device": model.device, "dtype": model.dtype}
+    parameter = next(model.parameters())
+    return {"device": parameter.device, "dtype": parameter.dtype}
+
+
+def new_session(
+    model: ModelInput = None,
+    *,
+    backend: str | None = None,
+    device: str | torch.device | None = None,
+    int8: bool = False,
+    num_threads: int | None = None,
+    revision: str | None = None,
+) -> Session:
+    """
+    Load a model once and make it ready to segment, in the spirit of rembg's `new_session`. The one place where
+    the backend, the device and the thread count are chosen.
+
+    Args:
+        model (`str`, `os.PathLike`, [`U2NetForImageSegmentation`] or [`~u2net_hf.onnx.OnnxU2Net`], *optional*, defaults to `"u2net-lite"`):
+            A bundled model name, a local folder saved with `save_pretrained`, a Hub repo id, an `.onnx` file made
+            by `u2net-hf export-onnx`, or a loaded model. A named model is resolved once and runs in the
+            optimized inference mode on torch (see [`~u2net_hf.optimization.optimize_for_inference`]:
+            probabilities within 1e-4 of the eager model's); a model object runs as it is, never copied.
+        backend (`str`, *optional*):
+            `"torch"`, or `"onnxruntime"`: the model's ONNX export (made on first use and cached on disk),
+            faster on CPUs. By default `"onnxruntime"` for an `.onnx` file, a loaded `OnnxU2Net` or `int8=True`,
+            else `"torch"`.
+        device (`str` or `torch.device`, *optional*):
+            `"cpu"`, `"cuda"`, `"cuda:1"`, `"mps"` (torch only). By default the first CUDA GPU when there is one,
+            else the CPU; a loaded model stays where it is.
+        int8 (`bool`, *optional*, defaults to `False`):
+            Run the int8 export under onnxruntime: about twice as fast as float32 on CPUs, with masks that move a
+            little (mask IoU 0.98-0.999 against float32 on real photos).
+        num_threads (`int`, *optional*):
+            CPU threads for the model. By default [`~u2net_hf.devices.default_num_threads`]: every core for
+            onnxruntime, the idle cores for PyTorch (or `U2NET_HF_NUM_THREADS`).
+        revision (`str`, *optional*):
+            Branch, tag or commit of a Hub repo.
+
+    Returns:
+        [`Session`].
+
+    Raises:
+        `ValueError`: one line for an unknown backend or device, or options that do not go together.
+
+    Example:
+
+    ```python
+    >>> from u2net_hf import new_session
+
+    >>> session = new_session("u2net-lite", device="cpu")
+    >>> session.backend, session.device
+    ('torch', device(type='cpu'))
+    ```
+    """
+    if isinstance(model, Session):
+        return model
+    backend = _choose_backend(model, backend, int8)
+    if num_threads is not None and (
+        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+    ):
+        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}.")
+    name = None if isinstance(model, (torch.nn.Module, OnnxU2Net)) else os.fspath(model or DEFAULT_MODEL)
+    if backend == "torch":
+        return _torch_session(model, device, num_threads, revision, name)
+    return _onnxruntime_session(model, device, int8, num_threads, revision, name)
+
+
+def _choose_backend(model: ModelInput, backend: str | None, int8: bool) -> str:
+    is_onnx = isinstance(model, OnnxU2Net) or is_onnx_file(model)
+    if backend is None:
+        return "onnxruntime" if is_onnx or int8 else "torch"
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}: use 'torch' or 'onnxruntime'.")
+    if backend == "torch" and int8:
+        raise ValueError(
+            "int8 runs on the onnxruntime backend, not on torch: choose backend 'onnxruntime' or leave the backend "
+            "unset."
+        )
+    if backend == "torch" and is_onnx:
+        described = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+        raise ValueError(f"{described} is an ONNX model: run it with backend='onnxruntime'.")
+    return backend
+
+
+def _torch_session(model, device, num_threads, revision, name) -> Session:
+    device = resolve_device(device, model)
+    if isinstance(model, torch.nn.Module):
+        loaded, processor = load_model(model, device=device), load_image_processor(model)  # the caller's, as it is
+    else:
+        path = resolve_model_path(model)
+        loaded = optimize_for_inference(load_model(path, device=device, revision=revision))
+        processor = load_image_processor(path, revision=revision)
+    placement = _input_placement(loaded)["device"]
+    if placement.type == "cpu" and num_threads is None:
+        # PyTorch's thread pool slows down several times over when it shares busy cores: the idle ones only.
+        num_threads = default_num_threads("torch")
+    return Session(loaded, processor, backend="torch", device=placement, num_threads=num_threads, name=name)
+
+
+def _onnxruntime_session(model, device, int8, num_threads, revision, name) -> Session:
+    providers = providers_for_device(device)
+    threads = num_threads or default_num_threads("onnxruntime")
+    if isinstance(model, OnnxU2Net):
+        loaded = model
+    elif is_onnx_file(model):
+        loaded = load_onnx_model(model, int8=int8, providers=providers, intra_op_num_threads=threads)
+    else:
+        if isinstance(model, torch.nn.Module):
+            torch_model, processor = model, load_image_processor(model)
+        else:
+            path = resolve_model_path(model)
+            torch_model = load_model(path, revision=revision)
+            processor = load_image_processor(path, revision=revision)
+        exported = cached_onnx_export(torch_model, processor, int8=int8)
+        loaded = OnnxU2Net(exported, providers=providers, intra_op_num_threads=threads)
+    return Session(loaded, loaded.image_processor, backend="onnxruntime", num_threads=threads, name=name)
+
+
+class _SessionCache:
+    """The sessions of the functional API, by spec and options, for as long as the model's files stay the same
+    (a folder saved again, say by another training run in the same process, is loaded again)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._sessions: collections.OrderedDict[tuple, Session] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model: ModelInput, **options) -> Session:
+        if isinstance(model, Session):
+            return model
+        if model is not None and not isinstance(model, (str, os.PathLike)):
+            return new_session(model, **options)  # a loaded model: wrapping it costs nothing
+        key = (_stamp(model), tuple(sorted((name, str(value)) for name, value in options.items())))
+        with self._lock:  # one load per key, even when many threads ask at once
+            session = self._sessions.pop(key, None)
+            if session is None:
+                session = new_session(model, **options)
+            self._sessions[key] = session
+            while len(self._sessions) > self.size:
+                self._sessions.popitem(last=False)
+        return session
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+
+def _stamp(model: str | os.PathLike | None) -> tuple:
+    """What identifies a named model's files: its spec and, for local files and folders, their modification
+    times. Hub repo ids are left to the Hub cache, which tracks revisions itself."""
+    spec = os.fspath(model) if model is not None else DEFAULT_MODEL
+    path = Path(spec if is_onnx_file(spec) else resolve_model_path(spec))
+    if path.is_file():
+        return (spec, str(path.resolve()), path.stat().st_mtime_ns)
+    if path.is_dir():
+        return (
+            spec,
+            str(path.resolve()),
+            *sorted((p.name, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()),
+        )
+    return (spec,)
+
+
+_SESSIONS = _SessionCache(CACHED_SESSIONS)
+
+
+def cached_session(model: ModelInput = None, **options) -> Session:
+    """
+    The session the functional API uses for `model` and `options` (the arguments of [`new_session`]): made on
+    first use, then kept (up to `CACHED_SESSIONS` of them) until the model's files change.
+    """
+    return _SESSIONS.get(model, **options)
+
+
+def remove_background(
+    image: ImageInput,
+    *,
+    session: Session | None = None,
+    model: ModelInput = None,
+    image_processor: U2NetImageProcessor | None = None,
+    mask_only: bool = False,
+    bg_color: Color | None = None,
+    threshold: float | None = None,
+    output_format: str | None = None,
+    compress_level: int | None = None,
+    device: str | torch.device | None = None,
+    backend: str | None = None,
+    int8: bool = False,
+) -> ImageOutput:
+    """
+    Remove the background of one image.
+
+    Args:
+        image (`str`, `os.PathLike`, `bytes`, `PIL.Image.Image` or `np.ndarray`):
+            The image; see [`~u2net_hf.images.load_image`]. The result comes back as the same kind: bytes give
+            PNG bytes, an array gives a uint8 array, a PIL image or a path gives a PIL image.
+        session ([`Session`], *optional*):
+            The loaded model to run (see [`new_session`]); `model`, `device`, `backend` and `int8` then do not
+            apply.
+        model (`str`, `os.PathLike`, [`U2NetForImageSegmentation`] or [`~u2net_hf.onnx.OnnxU2Net`], *optional*, defaults to `"u2net-lite"`):
+            The model, when no `session` is given: see [`new_session`]. Named models get a cached session, made
+            once.
+        image_processor ([`U2NetImageProcessor`], *optional*):
+            The processor to use; by default the one saved with the model (for ONNX, the one in the file).
+        mask_only (`bool`, *optional*, defaults to `False`):
+            Return the mask alone, as an 8-bit grayscale ("L") image: 255 is foreground.
+        bg_color (`str` or `tuple[int, ...]`, *optional*):
+            Composite the cut-out onto this colour instead of leaving the background transparent: `(r, g, b)`
+            gives an opaque RGB image, `(r, g, b, a)` an RGBA one; strings such as `"#ffffff"`, `"#00000080"`
+            or `"white"` work too.
+        threshold (`float`, *optional*):
+            Make the alpha hard: 255 where the foreground probability exceeds `threshold` (in [0, 1]), 0
+            elsewhere. By default the alpha is soft: the model's probability, scaled to 0-255.
+        output_format (`str`, *optional*):
+            Return the result encoded, as bytes, in this format (`"png"`, `"webp"`, ...), whatever the input.
+        compress_level (`int`, *optional*):
+            For PNG bytes: zlib's usual strategy at this level (0-9) instead of the fast run-length default (see
+            [`~u2net_hf.images.png_save_options`]).
+        device (`str` or `torch.device`, *optional*):
+            See [`new_session`].
+        backend (`str`, *optional*):
+            See [`new_session`].
+        int8 (`bool`, *optional*, defaults to `False`):
+            See [`new_session`].
+
+    Returns:
+        `PIL.Image.Image`, `bytes` or `np.ndarray`: an RGBA cut-out of the input's size, in the input's
+        orientation after EXIF rotation. Its colour channels are the input's own pixels, never darkened by the
+        mask, wherever the alpha is above 0 (black where it is 0, as nothing shows there); where the input has
+        an alpha channel of its own, the cut-out's alpha is the mask times it.
+
+    Example:
+
+    ```python
+    >>> from PIL import Image
+    >>> from u2net_hf import remove_background
+
+    >>> cutout = remove_background(Image.new("RGB", (64, 48), "white"))
+    >>> cutout.mode, cutout.size
+    ('RGBA', (64, 48))
+    ```
+    """
+    session = _session_for(session, model, image_processor, device=device, backend=backend, int8=int8)
+    return session.remove(
+        image,
+        mask_only=mask_only,
+        bg_color=bg_color,
+        threshold=threshold,
+        output_format=output_format,
+        compress_level=compress_level,
+    )
+
+
+def remove_backgrounds(
+    images: Iterable[ImageInput],
+    *,
+    session: Session | None = None,
+    model: ModelInput = None,
+    image_processor: U2NetImageProcessor | None = None,
+    mask_only: bool = False,
+    bg_color: Color | None = None,
+    threshold: float | None = None,
+    output_format: str | None = None,
+    compress_level: int | None = None,
+    device: str | torch.device | None = None,
+    backend: str | None = None,
+    int8: bool = False,
+    batch_size: int = 4,
+    errors: str = "raise",
+) -> Iterator[ImageOutput | RemovalError]:
+    """
+    Remove the backgrounds of many images: [`Session.remove_many`] on `session`, or on the cached session of
+    `model`. The model is loaded before the first image is read.
+
+    The arguments are those of [`remove_background`], plus `batch_size` and `errors` (see
+    [`Session.remove_many`]).
+
+    Raises:
+        `ValueError`: for an image that cannot be read (see [`~u2net_hf.images.load_image`]), when its batch is
+        reached, unless `errors="return"`.
+    """
+    session = _session_for(session, model, image_processor, device=device, backend=backend, int8=int8)
+    return session.remove_many(
+        images,
+        batch_size=batch_size,
+        errors=errors,
+        mask_only=mask_only,
+        bg_color=bg_color,
+        threshold=threshold,
+        output_format=output_format,
+        compress_level=compress_level,
+    )
+
+
+def _session_for(session: Session | None, model: ModelInput, image_processor, **options) -> Session:
+    if session is None:
+        session = cached_session(model, **options)
+    elif not isinstance(session, Session):
+        raise TypeError(f"session must be a Session made by new_session(), got {type(session).__name__}.")
+    return session if image_processor is None else session.with_image_processor(image_processor)
+
+
+__all__ = [
+    "BACKENDS",
+    "CACHED_SESSIONS",
+    "RemovalError",
+    "Session",
+    "cached_session",
+    "new_session",
+    "remove_background",
+    "remove_backgrounds",
+]
