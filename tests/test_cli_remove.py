@@ -382,11 +382,13 @@ def test_bad_arguments_fail_with_one_line(model_dir, tmp_path, capsys, make_args
 
 
 def test_argparse_rejects_bad_numbers(model_dir, tmp_path, capsys):
-    for flags in (["-t", "2"], ["-b", "0"], ["-t", "half"]):
+    # Exit 1 and one line, like every other error (not argparse's usage text and exit 2).
+    for flags in (["-t", "2"], ["-b", "0"], ["-t", "half"], ["-t", "1.5"]):
         with pytest.raises(SystemExit) as exit_info:
             remove(model_dir, "photo.png", *flags)
-        assert exit_info.value.code == 2
-        assert "expected" in capsys.readouterr().err
+        assert exit_info.value.code == 1
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith("u2net-hf remove: error: argument ") and "expected" in line
 
 
 def test_jpeg_output_works_on_an_opaque_background(model_dir, tmp_path):
@@ -563,3 +565,74 @@ def _exif(orientation: int) -> PIL.Image.Exif:
     exif = PIL.Image.Exif()
     exif[0x0112] = orientation
     return exif
+
+
+# --- rembg's spellings -------------------------------------------------------------------------------------------
+
+
+def test_rembg_i_is_remove_on_a_file(model_dir, tmp_path):
+    source = write_photo(tmp_path / "photo.png")
+    assert main(["i", str(source), str(tmp_path / "via-i.png"), "-m", model_dir, "-q"]) == 0
+    assert main(["remove", str(source), str(tmp_path / "via-remove.png"), "-m", model_dir, "-q"]) == 0
+    assert sha256(tmp_path / "via-i.png") == sha256(tmp_path / "via-remove.png")
+
+
+def test_rembg_p_is_remove_on_a_folder(model_dir, tmp_path):
+    write_photo(tmp_path / "in" / "a.png")
+    write_photo(tmp_path / "in" / "sub" / "b.jpg", seed=1)
+    assert main(["p", str(tmp_path / "in"), str(tmp_path / "out"), "-m", model_dir, "-q"]) == 0
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png")) == [
+        "a.png",
+        "sub/b.png",
+    ]
+
+
+def test_rembg_bgcolor_is_bg_color(model_dir, tmp_path):
+    source = write_photo(tmp_path / "photo.png")
+    assert remove(model_dir, str(source), str(tmp_path / "a.png"), "--bgcolor", "0", "0", "255", "255", "-q") == 0
+    assert remove(model_dir, str(source), str(tmp_path / "b.png"), "--bg-color", "0", "0", "255", "255", "-q") == 0
+    assert sha256(tmp_path / "a.png") == sha256(tmp_path / "b.png")
+    assert np.asarray(PIL.Image.open(tmp_path / "a.png"))[..., 3].min() == 255  # flattened onto opaque blue
+
+
+def test_an_alias_reports_errors_as_remove(model_dir, tmp_path, capsys):
+    assert main(["i", str(tmp_path / "missing.png"), "-m", model_dir]) == 1
+    assert error_lines(capsys) == [f"u2net-hf remove: error: {tmp_path / 'missing.png'}: no such file or folder."]
+
+
+# --- --help and argument errors stay light -----------------------------------------------------------------------
+
+_IMPORTS_AFTER = """
+import sys
+import u2net_hf
+before = set(sys.modules)
+from u2net_hf.cli import main
+for argv in (["remove", "--help"], ["remove", "x.png", "-t", "1.5"], ["i", "--help"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print("ADDED", " ".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_help_and_argument_errors_import_no_model_code():
+    # What the CLI itself adds to `import u2net_hf`: no sessions, no ONNX, no weights reading.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run([sys.executable, "-c", _IMPORTS_AFTER], env=env, capture_output=True, text=True)
+    added = result.stdout.split("ADDED", 1)[1].split()
+    heavy = [name for name in added if name.split(".")[0] in ("onnxruntime", "onnx", "tqdm", "datasets")]
+    ours = [name for name in added if name.startswith("u2net_hf.")]
+    assert heavy == [] and ours == ["u2net_hf.cli", "u2net_hf.cli.remove"], added
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="u2net_hf/__init__.py imports the model trio (torch, transformers) eagerly; the CLI cannot avoid it",
+)
+def test_help_does_not_import_torch():
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    code = "import sys\nfrom u2net_hf.cli import main\ntry:\n    main(['remove', '--help'])\nexcept SystemExit:\n    pass\n"
+    code += "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.stdout.split()[-2:] == ["False", "False"]

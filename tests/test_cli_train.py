@@ -118,7 +118,7 @@ def test_short_flags_and_training_args_must_agree(tiny_model_dir, data, tmp_path
         (["train", "--data", "{train}", "--training-arg", "nonsense=1"], "'nonsense' is not a transformers"),
         (["evaluate", "--data", "{missing}"], "does not exist"),
         (["evaluate", "--data", "{unpaired}", "--model", "{model}"], "without a mask: 0002.png"),
-        (["evaluate", "--data", "{train}", "--model", "{missing}"], "does not exist"),
+        (["evaluate", "--data", "{train}", "--model", "{missing}"], "no folder of that name exists"),
     ],
 )
 def test_bad_data_gives_a_one_line_error(command, message, tiny_model_dir, data, tmp_path, capsys):

@@ -163,7 +163,7 @@ def test_model_card_metadata_and_sections():
         tags=["portrait"],
     )
     card = ModelCard(text)
-    assert card.data.library_name == "transformers"
+    assert card.data.library_name == "u2net-hf"  # a card without remote code needs `import u2net_hf`
     assert card.data.pipeline_tag == "image-segmentation"
     assert card.data.license == "apache-2.0"
     assert card.data.base_model == "u2net-hf/u2net"

@@ -239,7 +239,7 @@ def auto_model():
 def auto_image_processor():
     processor = AutoImageProcessor.from_pretrained(R["main"])
     local = u2net_hf.U2NetImageProcessor.from_pretrained(F["main"])
-    return {"class": type(processor).__name__, "same_config": processor.to_dict() == local.to_dict(),
+    return {"class": type(processor).__name__, "same_config": {k: v for k, v in processor.to_dict().items() if k != "auto_map"} == local.to_dict(),
             "max_abs_diff": max_abs_diff(processor(image, return_tensors="np")["pixel_values"],
                                          np.load(E["image_pixel_values"]))}
 
@@ -562,9 +562,13 @@ def test_save_for_hub_stages_only_the_model_files(tmp_path, tiny_model):
 
     names = save_for_hub(source, staged, repo_id="org/u2net-lite")
 
-    assert names == ["README.md", "config.json", "model.safetensors", "preprocessor_config.json"]
-    for name in ("config.json", "model.safetensors", "preprocessor_config.json"):
-        assert (staged / name).read_bytes() == (source / name).read_bytes(), name
+    # The code goes by default (see push_to_hub): the repo then loads with transformers alone.
+    assert names == sorted(
+        ["README.md", "config.json", "model.safetensors", "preprocessor_config.json", *REMOTE_CODE_FILES]
+    )
+    assert (staged / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes()
+    for name in ("config.json", "preprocessor_config.json"):
+        assert without_code_keys((staged / name).read_bytes()) == json.loads((source / name).read_bytes()), name
     assert sorted(path.name for path in source.iterdir()) == [
         "config.json",
         "logs",
@@ -602,7 +606,7 @@ def test_generated_card_carries_the_metadata(tmp_path, tiny_model):
     assert card.data.license == "apache-2.0"
     assert card.data.base_model == "u2net-hf/u2net-lite" and card.data.datasets == ["org/portraits"]
     assert card.data.metrics == ["mae"] and "| mae | 0.031 |" in card.text
-    assert 'from_pretrained("org/finetuned")' in card.text
+    assert 'from_pretrained("org/finetuned", trust_remote_code=True)' in card.text
 
 
 def test_existing_card_is_kept_unless_card_options_are_given(tmp_path, tiny_model):
@@ -693,7 +697,10 @@ def test_save_for_hub_model_object_keeps_the_processor_it_was_loaded_with(tmp_pa
     staged = tmp_path / "staged"
     staged.mkdir()
     save_for_hub(U2NetForImageSegmentation.from_pretrained(source), staged)
-    assert (staged / "preprocessor_config.json").read_text() == (source / "preprocessor_config.json").read_text()
+    staged_config = json.loads((staged / "preprocessor_config.json").read_text())
+    # The push adds the auto_map of its remote code; the processor's own settings are those it was loaded with.
+    assert staged_config.pop("auto_map") == {"AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor"}
+    assert staged_config == json.loads((source / "preprocessor_config.json").read_text())
 
 
 def test_preset_of_tells_published_networks_from_custom_ones(tiny_model):
@@ -726,7 +733,7 @@ def test_stale_files_are_other_weight_formats_and_code_pushed_before():
 def test_cli_rejects_a_malformed_metric(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["push", str(tmp_path), "org/x", "--metric", "mae"])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 1  # a bad argument exits 1 with one line, as every other error (u2net_hf.cli)
     assert "'mae': expected NAME=NUMBER" in capsys.readouterr().err
 
 
@@ -739,18 +746,28 @@ def test_u2net_lite_pretrained_works_offline_from_the_bundled_weights():
 
 
 # ------------------------------------------------------------------------------------- push (local Hub)
+def without_code_keys(data: bytes) -> dict:
+    """A pushed config.json / preprocessor_config.json without what the remote code adds to it."""
+    config = json.loads(data)
+    for key in ("auto_map", "custom_pipelines"):
+        config.pop(key, None)
+    return config
+
+
 @pytest.mark.slow
 def test_push_makes_one_commit_with_exactly_the_model_files(pushes, hub, folders):
     oid = check(pushes, "main_push")["oid"]
     commits = hub.commits(REPOS["main"])
     assert len(commits) == 2 and commits[0] == oid, "the repo's initial commit, then one for the push"
     files = hub.repo_files(REPOS["main"])
-    assert set(files) == MODEL_FILES
-    for name in ("config.json", "model.safetensors", "preprocessor_config.json"):
-        assert files[name] == (folders["main"] / name).read_bytes(), name
+    assert set(files) == MODEL_FILES | set(REMOTE_CODE_FILES)  # the code goes by default
+    assert files["model.safetensors"] == (folders["main"] / "model.safetensors").read_bytes()
+    for name in ("config.json", "preprocessor_config.json"):
+        assert without_code_keys(files[name]) == json.loads((folders["main"] / name).read_bytes()), name
     assert stored_commit(hub, REPOS["main"], oid)["title"] == "Add tiny U2-Net"
     card = ModelCard(files["README.md"].decode())
-    assert card.data.pipeline_tag == "image-segmentation" and 'from_pretrained("org/u2net-lite")' in card.text
+    assert card.data.pipeline_tag == "image-segmentation" and card.data.library_name == "transformers"
+    assert 'from_pretrained("org/u2net-lite", trust_remote_code=True)' in card.text
 
 
 @pytest.mark.slow
@@ -759,11 +776,16 @@ def test_convert_push_to_hub_pushes_the_converted_folder(pushes, hub, workdir):
     assert result["rc"] == 0, result["stderr"]
     assert len(hub.commits(REPOS["converted"])) == 2, "the repo's initial commit, then one for the push"
     files = hub.repo_files(REPOS["converted"])
-    assert set(files) == MODEL_FILES
-    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "README.md"):
-        assert files[name] == (workdir / "converted" / name).read_bytes(), name
+    assert set(files) == MODEL_FILES | set(REMOTE_CODE_FILES)  # the code goes by default
+    assert files["model.safetensors"] == (workdir / "converted" / "model.safetensors").read_bytes()
+    for name in ("config.json", "preprocessor_config.json"):
+        assert without_code_keys(files[name]) == json.loads((workdir / "converted" / name).read_bytes()), name
+    # The folder's card (no code: import u2net_hf) is pointed at the repo, which has code; its provenance stays.
+    local_card = (workdir / "converted" / "README.md").read_text()
+    assert "library_name: u2net-hf" in local_card and 'from_pretrained("org/converted")' in local_card
     card = files["README.md"].decode()
-    assert 'from_pretrained("org/converted")' in card and "Converted with `u2net-hf convert` from `u2netp.pth`" in card
+    assert "library_name: transformers" in card and 'from_pretrained("org/converted", trust_remote_code=True)' in card
+    assert "Converted with `u2net-hf convert` from `u2netp.pth`" in card
     assert f"{REPOS['converted']}@main:" in result["stdout"]
 
 
@@ -799,7 +821,7 @@ def test_push_with_code_adds_the_code_files_and_auto_map(pushes, hub):
 def test_push_deletes_pickled_weights_left_on_the_branch_in_the_same_commit(pushes, hub):
     result = check(pushes, "pickled_weights_replaced")
     assert hub.commits(REPOS["pickled"]) == [result["oid"], *result["before"]]
-    assert set(hub.repo_files(REPOS["pickled"])) == MODEL_FILES
+    assert set(hub.repo_files(REPOS["pickled"])) == MODEL_FILES | set(REMOTE_CODE_FILES)  # the code goes by default
 
 
 @pytest.mark.slow
@@ -814,7 +836,7 @@ def test_cli_push_creates_a_private_repo_with_a_card_from_the_options(pushes, hu
     assert result["rc"] == 0, result
     assert result["stdout"].strip().startswith(f"{REPOS['cli']}@main: {hub.endpoint}/{REPOS['cli']}/commit/")
     files = hub.repo_files(REPOS["cli"])
-    assert set(files) == MODEL_FILES
+    assert set(files) == MODEL_FILES | set(REMOTE_CODE_FILES)  # the code goes by default
     card = ModelCard(files["README.md"].decode())
     assert card.data.base_model == REPOS["main"] and card.data.datasets == ["org/portraits"]
     assert card.data.metrics == ["mae", "max_f"] and "| mae | 0.031 |" in card.text
@@ -936,13 +958,19 @@ def test_torch_hub_resolves_repo_ids_through_the_hub_cache(loads, hub):
         ("missing_revision", "no-such-branch"),
         ("repo_without_weights", "model.safetensors"),
         ("private_repo_without_token", REPOS["cli"]),
-        ("missing_repo_through_load_model", "org/missing"),
     ],
 )
 def test_load_failures_are_the_hub_clients_own_errors(loads, name, phrase):
     result = check(loads, name)
     assert result["raised"] and result["is_oserror"], result
     assert phrase in result["message"] and not result["raised_in_u2net_hf"], result
+
+
+def test_load_model_names_a_missing_repo_in_one_line_still_an_oserror(loads):
+    # Our loaders turn the Hub client's error into one line naming the model (still an OSError, as transformers').
+    result = check(loads, "missing_repo_through_load_model")
+    assert result["raised"] and result["is_oserror"] and result["type"] == "ModelLoadError", result
+    assert "'org/missing'" in result["message"] and "\n" not in result["message"], result
 
 
 @pytest.mark.slow
@@ -965,3 +993,89 @@ def test_default_repo_ids_are_the_documented_ones():
     }
     docs = (REPO_ROOT / "docs" / "hub.md").read_text()
     assert "`u2net-hf/u2net-lite`" in docs and "`u2net-hf/u2net`" in docs
+
+
+# ------------------------------------------------------------------------------- the card of a trained folder
+
+
+class _EvalSet(list):
+    name = "my-org/portraits-test"
+
+
+@pytest.mark.slow
+def test_a_pushed_trained_folder_has_a_complete_card_whose_snippets_run_without_the_package(tmp_path, tiny_model):
+    import re
+    import textwrap
+    import types
+
+    from u2net_hf.training import write_training_card
+
+    folder = tmp_path / "trained"
+    save_model_folder(tiny_model, folder, image_processor=U2NetImageProcessor(size=PROCESSOR_SIZE))
+    metrics = {"mae": 0.031, "max_fmeasure": 0.912}
+    # What `u2net-hf train` writes beside the model (without --push-to-hub): the card and the licence files.
+    write_training_card(
+        folder,
+        tiny_model,
+        {"base_model": "u2net-hf/u2net-lite", "metrics": metrics},
+        types.SimpleNamespace(name="DUTS-TR"),
+        _EvalSet([0] * 5),
+        7,
+        base_folder=WEIGHTS_DIR / "u2net-lite",
+    )
+    local_card = (folder / "README.md").read_text()
+    assert "library_name: u2net-hf" in local_card and "import u2net_hf" in local_card  # the folder has no code
+    with LocalHub(tmp_path / "hub", tokens=TOKENS) as hub:
+        push = run_with_hub_env(
+            f"from u2net_hf.hub import push_to_hub; push_to_hub({str(folder)!r}, 'org/trained')",
+            hub.endpoint,
+            hf_home=tmp_path / "hf-push",
+            token="hf_alice_write",
+        )
+        assert push.returncode == 0, push.stderr[-3000:]
+        files = hub.repo_files("org/trained")
+        card_text = files["README.md"].decode()
+        assert set(REMOTE_CODE_FILES) <= set(files)
+        assert re.search(r"<[^>\n]*>", card_text) is None, "a placeholder is left in the card"
+        card = ModelCard(card_text)
+        assert card.data.library_name == "transformers" and card.data.base_model == "u2net-hf/u2net-lite"
+        results = {(r.metric_type, r.metric_value, r.dataset_name, r.task_type) for r in card.data.eval_results}
+        assert results == {
+            (name, value, "my-org/portraits-test", "image-segmentation") for name, value in metrics.items()
+        }
+        assert card.data.to_dict()["model-index"][0]["name"]
+        assert "| mae | 0.031 |" in card_text and "org/trained" in card_text and str(folder) not in card_text
+        notice = files["NOTICE"].decode()
+        assert "Fine-tuned from u2net-hf/u2net-lite" in notice and "Xuebin Qin" in notice
+        assert files["LICENSE"] == (WEIGHTS_DIR / "u2net-lite" / "LICENSE").read_bytes()
+
+        # The card promises that its transformers snippets run without u2net-hf: run them, against the pushed repo.
+        blocks = re.findall(r"```python\n(.*?)```", card_text.split("## How to use", 1)[1], flags=re.DOTALL)
+        promised = [block for block in blocks if "u2net_hf" not in block and "torch.hub" not in block]
+        assert len(promised) == 2 and all("trust_remote_code=True" in block for block in promised)
+        (tmp_path / "hide").mkdir()
+        (tmp_path / "hide" / "sitecustomize.py").write_text(HIDE_U2NET_HF)
+        PIL.Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(
+            tmp_path / "photo.jpg"
+        )
+        check = textwrap.dedent(
+            """
+            try:
+                import u2net_hf
+                raise SystemExit("u2net_hf should not be importable here")
+            except ImportError:
+                pass
+            """
+        )
+        script = check + "\n".join(promised) + "\nprint('ran', cutout.mode, mask.mode, outputs.logits.shape)\n"
+        run = run_with_hub_env(
+            script,
+            hub.endpoint,
+            hf_home=tmp_path / "hf-use",
+            token=None,
+            cwd=tmp_path,
+            extra_env={"PYTHONPATH": str(tmp_path / "hide")},
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "ran RGBA L" in run.stdout

@@ -73,13 +73,20 @@ def test_bundled_folder_holds_weights_licence_and_attribution():
 
 def test_model_card_has_metadata_attribution_accuracy_and_fine_tuning_advice():
     card = ModelCard.load(BUNDLED / "README.md")
-    assert card.data.library_name == "transformers"
+    # The bundled folder carries no code: it loads where u2net-hf is imported, and its card says so (a push adds
+    # the code, and then says library_name: transformers).
+    assert card.data.library_name == "u2net-hf" and "import u2net_hf" in card.text
     assert card.data.pipeline_tag == "image-segmentation"
     assert card.data.license == "apache-2.0"
     assert "u2net-hf" in card.data.tags
     for text in ("Xuebin Qin", "xuebinqin/U-2-Net", "@article{qin2020u2net", "DUTS-TR", "freeze_batch_norm"):
         assert text in card.text
-    for snippet in ("AutoModelForImageSegmentation", 'pipeline("image-segmentation"', 'torch.hub.load("'):
+    for snippet in (
+        "AutoModelForImageSegmentation",
+        'pipeline("image-segmentation"',
+        'pipeline("background-removal"',
+        'torch.hub.load("',
+    ):
         assert snippet in card.text
 
 

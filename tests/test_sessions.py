@@ -4,6 +4,7 @@ functional API, and the error mode of long runs. A tiny random model keeps them 
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -190,3 +191,58 @@ def test_one_load_when_many_threads_ask_the_cache_at_once(tmp_path, monkeypatch)
     with ThreadPoolExecutor(8) as pool:
         sessions = list(pool.map(lambda _: cached_session(folder), range(8)))
     assert len(loads) == 1 and all(session is sessions[0] for session in sessions)
+
+
+# --- quiet, honest loading: our loaders show no transformers output, and leave the user's settings alone -------
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("loader", ["load_model", "new_session", "new_session_onnx"])
+def test_our_loaders_show_no_transformers_warnings_or_progress_bars(model_dir, loader, capfd):
+    from transformers.utils import logging as transformers_logging
+
+    from u2net_hf import load_model
+
+    if loader == "new_session_onnx":
+        pytest.importorskip("onnxruntime")
+    handler = _Records()
+    logger = logging.getLogger("transformers")  # its loggers do not propagate: listen on it directly
+    logger.addHandler(handler)
+    # The user's own settings: everything at info level and progress bars on. Ours must not show, theirs stay.
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_info()
+    transformers_logging.enable_progress_bar()
+    try:
+        if loader == "load_model":
+            load_model(model_dir)
+        else:
+            new_session(model_dir, backend="onnxruntime" if loader.endswith("onnx") else "torch")
+        assert transformers_logging.get_verbosity() == logging.INFO
+        assert transformers_logging.is_progress_bar_enabled()
+    finally:
+        logger.removeHandler(handler)
+        transformers_logging.set_verbosity(verbosity)
+    assert [record.getMessage() for record in handler.records if record.levelno >= logging.WARNING] == []
+    assert "Loading weights" not in capfd.readouterr().err
+
+
+def test_a_partial_load_asked_for_stays_quiet_but_the_refusal_is_loud(tmp_path, capfd):
+    from safetensors.torch import load_file, save_file
+
+    from u2net_hf import load_model
+
+    folder = save_tiny_model(tmp_path / "partial")
+    tensors = load_file(folder / "model.safetensors")
+    save_file({k: v for k, v in tensors.items() if not k.startswith("fusion.")}, folder / "model.safetensors")
+    with pytest.raises(ValueError, match="2 missing"):
+        new_session(str(folder))
+    load_model(str(folder), strict=False)
+    assert "LOAD REPORT" not in capfd.readouterr().err

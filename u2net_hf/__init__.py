@@ -1,7 +1,9 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
-"""U2-Net for the Hugging Face ecosystem: `AutoModel`, `pipeline("image-segmentation")`, torch.hub and the Hub.
+"""U2-Net for the Hugging Face ecosystem: `AutoModel`, `pipeline("image-segmentation")`,
+`pipeline("background-removal")`, torch.hub and the Hub.
 
-Importing the package registers U2-Net with the transformers Auto classes. The model trio, the registration
+Importing the package registers U2-Net with the transformers Auto classes and registers the "background-removal"
+pipeline task (its module is small; the sessions it runs on are imported when a pipeline is first made). The model trio, the registration
 and the model specs are imported at once; everything else (sessions, background removal, ONNX, conversion,
 the Hub, fine-tuning) is imported on first use.
 """
@@ -32,6 +34,7 @@ register_u2net()
 
 # Public name -> the module it lives in, imported when the name is first used (as transformers' _LazyModule).
 _LAZY_EXPORTS = {
+    "BackgroundRemovalPipeline": "pipelines",
     "OnnxU2Net": "onnx",
     "RemovalError": "sessions",
     "SaliencyDataset": "data",
@@ -68,6 +71,7 @@ def __dir__():
 __all__ = [
     "PRETRAINED_VARIANTS",
     "U2NET_PRESETS",
+    "BackgroundRemovalPipeline",
     "OnnxU2Net",
     "RemovalError",
     "SaliencyDataset",

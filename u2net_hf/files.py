@@ -9,6 +9,7 @@ destination as it was; temporaries are named `.NAME.<8 hex digits>.tmp` (see `TE
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import secrets
@@ -79,14 +80,33 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     Returns:
         `list[Path]`: the files removed.
     """
+    return _remove_temporaries(Path(root) / name for root, _, names in os.walk(folder) for name in names)
+
+
+def remove_stale_temporaries_of(destination: str | os.PathLike) -> list[Path]:
+    """
+    Remove the temporaries that [`atomic_write`] left beside `destination` when a run writing it was killed:
+    `.NAME.<8 hex digits>.tmp` for that one name, nothing else (a single-file run's counterpart of
+    [`remove_stale_temporaries`]).
+
+    Returns:
+        `list[Path]`: the files removed.
+    """
+    destination = Path(destination)
+    if not destination.parent.is_dir():
+        return []
+    # `.NAME.` + 8 hex digits + `.tmp`: the length rules out the temporaries of longer names starting with NAME.
+    candidates = destination.parent.glob(f".{glob.escape(destination.name)}.*.tmp")
+    return _remove_temporaries(path for path in candidates if len(path.name) == len(destination.name) + 14)
+
+
+def _remove_temporaries(paths) -> list[Path]:
     removed = []
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = Path(root) / name
-            if TEMPORARY_NAME.match(name) and path.is_file() and not path.is_symlink():
-                with contextlib.suppress(FileNotFoundError):  # another run may have just finished it
-                    path.unlink()
-                    removed.append(path)
+    for path in paths:
+        if TEMPORARY_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):  # another run may have just finished it
+                path.unlink()
+                removed.append(path)
     return removed
 
 
@@ -141,6 +161,7 @@ __all__ = [
     "atomic_write",
     "make_staging_folder",
     "remove_stale_temporaries",
+    "remove_stale_temporaries_of",
     "replace_folder",
     "temporary_path",
     "write_bytes_atomically",

@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .configuration_u2net import U2NetConfig, preset_of
-from .files import make_staging_folder, replace_folder
+from .files import make_staging_folder, replace_folder, write_text_atomically
 from .image_processing_u2net import U2NetImageProcessor
-from .modelcard import card_defaults, made_with, write_model_card
+from .modelcard import card_defaults, made_with, retarget_model_card, write_model_card
 from .modeling_u2net import U2NetPreTrainedModel
 from .pretrained import load_image_processor, resolve_model_path
 from .registration import REMOTE_CODE_FILES, add_remote_code
@@ -50,14 +50,19 @@ def push_to_hub(
     private: bool | None = None,
     commit_message: str | None = None,
     commit_description: str | None = None,
-    with_code: bool = False,
+    with_code: bool = True,
     token: str | None = None,
     **model_card,
 ):
     """
-    Push a model to a Hub repo in one commit: `model.safetensors`, `config.json`, `preprocessor_config.json` and
-    `README.md` (plus the three code files with `with_code=True`). Files that did not change are not uploaded
+    Push a model to a Hub repo in one commit: `model.safetensors`, `config.json`, `preprocessor_config.json`,
+    `README.md` and the model's code (unless `with_code=False`). Files that did not change are not uploaded
     again, and when nothing changed no commit is made.
+
+    The code goes by default so that the repo is what its card says, a transformers repo: `AutoModel`,
+    `pipeline("image-segmentation")` and `pipeline("background-removal")` load it with `trust_remote_code=True`
+    and no u2net-hf, as the Hub's own "Use this model" snippets do. Without code, the card says
+    `library_name: u2net-hf` and `import u2net_hf` in every snippet.
 
     The repo is created if needed, and so is the branch `revision`. Weights in pickle-based formats (`*.bin`,
     `*.pt`, ...) left on that branch by earlier pushes are deleted in the same commit, so the repo holds
@@ -81,17 +86,18 @@ def push_to_hub(
             The commit title. Defaults to `"Upload U2-Net model with u2net-hf"`.
         commit_description (`str`, *optional*):
             The commit description.
-        with_code (`bool`, *optional*, defaults to `False`):
-            Also push the model's code and an `auto_map`, so that `trust_remote_code=True` loads the repo where
-            `u2net_hf` is not installed (see [`~u2net_hf.registration.add_remote_code`]). Without it, earlier
-            pushed code files are removed from the branch.
+        with_code (`bool`, *optional*, defaults to `True`):
+            Push the model's code, an `auto_map` and `custom_pipelines`, so that `trust_remote_code=True` loads the
+            repo where `u2net_hf` is not installed (see [`~u2net_hf.registration.add_remote_code`]). With `False`,
+            earlier pushed code files are removed from the branch.
         token (`str`, *optional*):
             A Hub token with write access. Defaults to `HF_TOKEN` or the token saved by `hf auth login`.
         model_card:
             Keyword arguments for [`~u2net_hf.modelcard.render_model_card`], such as `base_model`, `datasets`,
             `metrics` (`{"mae": 0.041}`), `license`, `tags` or `description`. With none, a `README.md` already in the
-            folder is pushed as it is (a card written by `u2net-hf convert` or `train`); otherwise the card is
-            generated from the config and these arguments.
+            folder is pushed (a card written by `u2net-hf convert` or `train` gets its "How to use" section and
+            `library_name` rewritten for `repo_id` and `with_code`; a card of your own goes as it is); otherwise the
+            card is generated from the config and these arguments.
 
     Returns:
         `huggingface_hub.CommitInfo`: the new commit, or the branch's current commit when nothing changed.
@@ -146,7 +152,7 @@ def save_for_hub(
     *,
     image_processor: U2NetImageProcessor | None = None,
     repo_id: str | None = None,
-    with_code: bool = False,
+    with_code: bool = True,
     **model_card,
 ) -> list[str]:
     """
@@ -161,8 +167,8 @@ def save_for_hub(
             The processor to save instead of the model's own.
         repo_id (`str`, *optional*):
             The repo the card's loading instructions name.
-        with_code (`bool`, *optional*, defaults to `False`):
-            Add the code files and `auto_map` for `trust_remote_code=True`.
+        with_code (`bool`, *optional*, defaults to `True`):
+            Add the code files, `auto_map` and `custom_pipelines` for `trust_remote_code=True`.
         model_card:
             Keyword arguments for [`~u2net_hf.modelcard.render_model_card`] (see [`push_to_hub`]).
 
@@ -181,7 +187,9 @@ def save_for_hub(
         if image_processor is not None or not (folder / "preprocessor_config.json").is_file():
             (image_processor or U2NetImageProcessor()).save_pretrained(folder)
     if model_card or not (folder / "README.md").is_file():
-        _write_card(folder, config, repo_id=repo_id, with_code=with_code, **model_card)
+        _write_card(folder, config, repo_id=repo_id or str(folder), with_code=with_code, **model_card)
+    elif repo_id:
+        _retarget_card(folder / "README.md", config, repo_id=repo_id, with_code=with_code)
     if with_code:
         add_remote_code(folder)
     return sorted(path.name for path in folder.iterdir())
@@ -243,6 +251,9 @@ def save_model_folder(
         `FileExistsError`: `dest` would lose data (see [`check_destination`]).
     """
     dest = check_destination(dest, overwrite=overwrite).absolute()
+    if model_card is not None and not (model_card.get("model_id") or model_card.get("bundled_name")):
+        # A card without a model id loads the folder it lies in: no placeholder.
+        model_card = {**model_card, "model_id": str(dest)}
     staging = make_staging_folder(dest)
     try:
         with _quiet_progress_bars():
@@ -362,31 +373,23 @@ def _weight_files(folder: Path) -> list[str]:
     raise ValueError(f"{folder}: no {WEIGHTS_NAME}; only safetensors weights are pushed{hint}.")
 
 
-def _write_card(folder: Path, config: U2NetConfig, *, repo_id: str | None, with_code: bool, **card) -> None:
+def _write_card(folder: Path, config: U2NetConfig, *, repo_id: str, with_code: bool, **card) -> None:
     base_model = card.get("base_model")
     provenance = made_with("Pushed")
     if base_model:
         provenance += f", fine-tuned from {', '.join(f'`{m}`' for m in _as_list(base_model))}"
     defaults = card_defaults(config, provenance=provenance + ".", model_id=repo_id)
-    if with_code:
-        defaults["description"] = _remote_code_note(repo_id)
-        if card.get("description"):
-            card["description"] = f"{card['description']}\n\n{defaults['description']}"
-    write_model_card(folder, **{**defaults, **card})
+    write_model_card(folder, **{**defaults, "remote_code": with_code, **card})
 
 
-def _remote_code_note(repo_id: str | None) -> str:
-    return f"""This repo also holds the model's code, so it loads without the `u2net-hf` package when you trust it:
-
-```python
-from transformers import AutoImageProcessor, AutoModelForImageSegmentation
-
-model = AutoModelForImageSegmentation.from_pretrained("{repo_id or "<model id>"}", trust_remote_code=True)
-processor = AutoImageProcessor.from_pretrained("{repo_id or "<model id>"}", trust_remote_code=True)
-```
-
-`trust_remote_code=True` runs the Python files of this repo on your machine: read them first, and pin a reviewed
-commit with `revision=`."""
+def _retarget_card(path: Path, config: U2NetConfig, *, repo_id: str, with_code: bool) -> None:
+    """Point a card that u2net-hf wrote for a local folder at `repo_id` (see
+    [`~u2net_hf.modelcard.retarget_model_card`]); a card of the user's own stays as it is."""
+    text = retarget_model_card(
+        path.read_text(encoding="utf-8"), model_id=repo_id, preset=preset_of(config) or "full", remote_code=with_code
+    )
+    if text is not None:
+        write_text_atomically(path, text)
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import zlib
 from pathlib import Path
 
@@ -40,6 +41,67 @@ _COMMON_IMAGE_EXTENSIONS = {
     ".apng", ".avif", ".bmp", ".gif", ".jfif", ".jp2", ".jpe", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".pnm",
     ".ppm", ".qoi", ".tga", ".tif", ".tiff", ".webp",
 }  # fmt: skip
+# The most bytes read for one input (a file or stdin) unless `U2NET_HF_MAX_INPUT_BYTES` says otherwise: far above
+# any photo (a 100-megapixel PNG is about 300 MB), far below what would exhaust a machine's memory.
+DEFAULT_MAX_INPUT_BYTES = 512 * 1024**2
+# The array dtypes `load_image` takes, by numpy kind: bool, unsigned and signed integers, floats.
+ARRAY_KINDS = {"b": "bool", "u": "unsigned integers", "i": "integers", "f": "floats"}
+
+
+def max_input_bytes() -> int:
+    """The most bytes read for one input: `U2NET_HF_MAX_INPUT_BYTES` (a positive integer) or 512 MiB."""
+    text = os.environ.get("U2NET_HF_MAX_INPUT_BYTES")
+    if text is None:
+        return DEFAULT_MAX_INPUT_BYTES
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"U2NET_HF_MAX_INPUT_BYTES must be a positive number of bytes, got {text!r}.")
+    return value
+
+
+def printable_name(name: str | os.PathLike) -> str:
+    """A file name as messages show it: on one line, control characters (newlines, escapes) written as escapes
+    such as `\\n`, so that a hostile name can neither split a message nor drive the terminal."""
+    text = os.fspath(name)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def read_limited(stream, name: str, limit: int | None = None) -> bytes:
+    """
+    Read a binary stream (stdin, a pipe) to its end, but never more than `limit` bytes.
+
+    Args:
+        stream (binary file object):
+            What to read, such as `sys.stdin.buffer`.
+        name (`str`):
+            What to call it in messages (`"<stdin>"`).
+        limit (`int`, *optional*):
+            The most bytes to accept; [`max_input_bytes`] by default.
+
+    Raises:
+        `ValueError`: one line when the stream goes on past the limit.
+    """
+    limit = max_input_bytes() if limit is None else limit
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(1 << 20, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    raise ValueError(_too_large(name, f"more than {limit:,} bytes", limit))
+
+
+def _too_large(name: str, found: str, limit: int) -> str:
+    return (
+        f"{name}: too large for an image input ({found}; the limit is {limit:,}); raise U2NET_HF_MAX_INPUT_BYTES "
+        "for larger files."
+    )
 
 
 def load_image(image: ImageInput, *, name: str | None = None) -> PIL.Image.Image:
@@ -52,7 +114,8 @@ def load_image(image: ImageInput, *, name: str | None = None) -> PIL.Image.Image
 
     Args:
         image (`str`, `os.PathLike`, `bytes`, `PIL.Image.Image` or `np.ndarray`):
-            A path to an image file, the encoded bytes of one, a PIL image, or an array of shape
+            A path to an image file (a regular file of at most [`max_input_bytes`]: FIFOs, sockets and devices
+            are refused without being read), the encoded bytes of one, a PIL image, or an array of shape
             `(height, width)` or `(height, width, channels)` with 1 to 4 channels (uint8, uint16, bool or float
             in [0, 1]). Arrays with 2 or 4 channels keep their last channel as alpha.
         name (`str`, *optional*):
@@ -63,7 +126,8 @@ def load_image(image: ImageInput, *, name: str | None = None) -> PIL.Image.Image
 
     Raises:
         `ValueError`: one line naming the image and what is wrong with it (missing, empty, not an image,
-        truncated, corrupt, too large).
+        truncated, corrupt, too large, not a regular file, over [`max_input_bytes`]), or for an array of a dtype
+        it does not take.
         `TypeError`: for an object that is not an image.
 
     Example:
@@ -77,7 +141,7 @@ def load_image(image: ImageInput, *, name: str | None = None) -> PIL.Image.Image
     """
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
-        return _decode(_read_file(path), name or str(path))
+        return _decode(_read_file(path, name or printable_name(path)), name or printable_name(path))
     name = name or "image"
     if isinstance(image, (bytes, bytearray, memoryview)):
         return _decode(bytes(image), name)
@@ -91,7 +155,7 @@ def load_image(image: ImageInput, *, name: str | None = None) -> PIL.Image.Image
 
 def image_name(image: ImageInput, index: int) -> str:
     """What to call the `index`-th image of a run in messages: its path, or `"image N"`."""
-    return str(image) if isinstance(image, (str, os.PathLike)) else f"image {index}"
+    return printable_name(image) if isinstance(image, (str, os.PathLike)) else f"image {index}"
 
 
 def rgb_and_alpha(image: PIL.Image.Image, name: str = "image") -> tuple[np.ndarray, np.ndarray | None]:
@@ -188,7 +252,7 @@ def save_image(image: PIL.Image.Image | bytes, path: str | os.PathLike, **params
             else:
                 image.save(file, format=fmt, **params)
     except OSError as error:
-        raise OSError(f"{path}: cannot write it ({error.strerror or error}).") from None
+        raise OSError(f"{printable_name(path)}: cannot write it ({error.strerror or error}).") from None
     return path
 
 
@@ -198,20 +262,59 @@ def _alpha_channel(image: PIL.Image.Image) -> np.ndarray | None:
     return None
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path, name: str) -> bytes:
+    limit = max_input_bytes()
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever; the file is then
+        # checked through its descriptor (no race with a rename) and only regular files are read.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file.") from None
+        raise ValueError(f"{name}: no such file.") from None
     except IsADirectoryError:
-        raise ValueError(f"{path}: is a folder, not an image file.") from None
+        raise ValueError(f"{name}: is a folder, not an image file.") from None
     except PermissionError:
-        raise ValueError(f"{path}: permission denied; cannot read it.") from None
+        raise ValueError(f"{name}: permission denied; cannot read it.") from None
     except OSError as error:
-        raise ValueError(f"{path}: cannot read it ({error.strerror or error}).") from None
+        kind = _file_kind(os.stat(path).st_mode) if not is_regular_file(path) and path.exists() else None
+        if kind is not None:  # a socket cannot even be opened
+            raise ValueError(f"{name}: is {kind}, not a regular file; refused without reading it.") from None
+        raise ValueError(f"{name}: cannot read it ({error.strerror or error}).") from None
+    info = os.fstat(descriptor)
+    refusal = None
+    if stat.S_ISDIR(info.st_mode):
+        refusal = f"{name}: is a folder, not an image file."
+    elif not stat.S_ISREG(info.st_mode):
+        refusal = f"{name}: is {_file_kind(info.st_mode)}, not a regular file; refused without reading it."
+    elif info.st_size > limit:
+        refusal = _too_large(name, f"{info.st_size:,} bytes", limit)
+    if refusal is not None:
+        os.close(descriptor)
+        raise ValueError(refusal)
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            data = file.read(limit + 1)  # a file that grows while read still stops at the limit
+        except OSError as error:
+            raise ValueError(f"{name}: cannot read it ({error.strerror or error}).") from None
+    if len(data) > limit:
+        raise ValueError(_too_large(name, f"more than {limit:,} bytes", limit))
     if not data:
-        raise ValueError(f"{path}: the file is empty (0 bytes), not an image.")
+        raise ValueError(f"{name}: the file is empty (0 bytes), not an image.")
     return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a character device"}
+    kinds[stat.S_ISBLK] = "a block device"
+    return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
+
+
+def is_regular_file(path: str | os.PathLike) -> bool:
+    """Whether `path` is a regular file (following symlinks), found without opening it: folder walks take
+    these alone, never FIFOs, sockets or devices."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _decode(data: bytes, name: str) -> PIL.Image.Image:
@@ -274,6 +377,11 @@ class _pillow_errors:
 
 
 def _array_to_image(array: np.ndarray, name: str) -> PIL.Image.Image:
+    if array.dtype.kind not in ARRAY_KINDS:
+        raise ValueError(
+            f"{name}: an array of dtype {array.dtype} is not an image; give {', '.join(ARRAY_KINDS.values())} "
+            "(uint8, uint16, bool or float in [0, 1])."
+        )
     # The processor's conversion decides how dtypes scale; the alpha channel is scaled the same way.
     try:
         rgb = to_rgb_array(array)
@@ -294,9 +402,13 @@ __all__ = [
     "encode_image",
     "image_extensions",
     "image_name",
+    "is_regular_file",
     "load_image",
+    "max_input_bytes",
     "output_format",
     "png_save_options",
+    "printable_name",
+    "read_limited",
     "rgb_and_alpha",
     "save_image",
 ]

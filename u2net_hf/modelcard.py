@@ -5,12 +5,20 @@ Model cards (README.md) for U2-Net model folders and Hub repos: one template, sh
 
 [`card_defaults`] is the one place that derives a card's facts from a model's config (which torch.hub entry
 point to show, whether the BatchNorm statistics are placeholders, a title for custom networks) and
-[`made_with`] the one that names the package version; [`render_model_card`] turns them into text.
+[`made_with`] the one that names the package version; [`render_model_card`] turns them into text, and
+[`retarget_model_card`] points a card written for a local folder at the Hub repo it is pushed to.
+
+What a card promises follows what the repo holds. A repo pushed with its code (the default of `push_to_hub`,
+`u2net-hf push` and `train --push-to-hub`) is a transformers repo with remote code: `library_name: transformers`,
+and its snippets use `trust_remote_code=True` and run in a Python without u2net-hf (the Hub's own "Use this model"
+snippets then work too). A folder or repo without code needs the package: `library_name: u2net-hf`, and every
+snippet starts with `import u2net_hf`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -43,6 +51,16 @@ fine-tuning starts from the pretrained behaviour. Set `model.config.freeze_batch
 want BatchNorm to re-learn statistics (expect a warm-up)."""
 CUSTOM_TITLE = "U2-Net (custom configuration)"
 TORCH_HUB_REPO = "u2net-hf/u2net-hf"
+# What works today (the package is not on PyPI yet), and the line that will once it is.
+INSTALL_NOW = 'pip install "u2net-hf @ git+https://github.com/u2net-hf/u2net-hf"'
+INSTALL_PYPI = "pip install u2net-hf"
+INSTALL_NOTE = (
+    f"`{INSTALL_NOW}` today, or `pip install -e .` in a clone; `{INSTALL_PYPI}` once it is published on PyPI, which "
+    "it is not yet"
+)
+# library_name of repos without code: they load only where the package is installed and imported.
+LIBRARY_NAME = "u2net-hf"
+HOW_TO_USE = "## How to use"
 
 
 def made_with(action: str) -> str:
@@ -100,6 +118,8 @@ def render_model_card(
     frozen_batch_norm: bool = False,
     bundled_name: str | None = None,
     attribution: str = ATTRIBUTION,
+    remote_code: bool = False,
+    eval_dataset: str | None = None,
 ) -> str:
     """
     The text of a model card (README.md) for a U2-Net model folder or Hub repo.
@@ -110,8 +130,9 @@ def render_model_card(
         provenance (`str`):
             Markdown saying where the weights come from and how they were changed.
         model_id (`str`, *optional*):
-            What users pass to load the model: a Hub repo id, a bundled name or a folder. The load snippets
-            use a placeholder when omitted.
+            What users pass to load the model: a Hub repo id, a bundled name or a folder. Defaults to
+            `bundled_name`, else `"."`, the folder the card lies in (a card has no placeholders; convert, push and
+            train always name the folder or the repo).
         title (`str`, *optional*):
             The card's heading; derived from the preset when omitted.
         description (`str`, *optional*):
@@ -126,7 +147,8 @@ def render_model_card(
         datasets (`list[str]`, *optional*):
             Hub dataset ids the model was trained or evaluated on.
         metrics (`Mapping[str, float]`, *optional*):
-            Evaluation results (such as `{"mae": 0.05}`), listed in the metadata and shown as a table.
+            Evaluation results (such as `{"mae": 0.05}`): a `model-index` in the metadata (with `eval_dataset`)
+            and a table.
         tags (`list[str]`, *optional*):
             Extra Hub tags.
         frozen_batch_norm (`bool`, *optional*, defaults to `False`):
@@ -137,23 +159,43 @@ def render_model_card(
             loading instructions.
         attribution (`str`, *optional*):
             Credit to the original authors.
+        remote_code (`bool`, *optional*, defaults to `False`):
+            Whether the repo holds the model's code (see [`~u2net_hf.registration.add_remote_code`]): then
+            `library_name: transformers` and snippets with `trust_remote_code=True` that need no u2net-hf; else
+            `library_name: u2net-hf` and `import u2net_hf` in every snippet.
+        eval_dataset (`str`, *optional*):
+            The data set `metrics` were measured on, for the `model-index`; defaults to the first of `datasets`.
     """
-    from huggingface_hub import ModelCardData
+    from huggingface_hub import EvalResult, ModelCardData
 
-    # library_name is transformers: the folder is a plain transformers checkpoint (config.json with a
-    # model_type, safetensors, preprocessor_config.json), so the Hub files it, counts its downloads and shows
-    # its snippets as one; the `u2net-hf` tag makes it findable, and the card says to `import u2net_hf` first.
+    # A card with neither names the folder it lies in: `from_pretrained(".")` loads it from there.
+    model_ref = model_id or bundled_name or "."
+    title = title or ("U2-Net lite (U2-NetP)" if preset == "lite" else "U2-Net")
+    evaluated_on = eval_dataset or (datasets[0] if datasets else None) or "unspecified evaluation set"
     metadata = ModelCardData(
-        library_name="transformers",
+        library_name=library_name(remote_code),
         pipeline_tag="image-segmentation",
         license=license,
         tags=_unique(["u2net-hf", "u2net", "salient-object-detection", "background-removal", *(tags or [])]),
         base_model=base_model,
         datasets=datasets,
         metrics=list(metrics) if metrics else None,
+        model_name=title if metrics else None,
+        eval_results=[
+            EvalResult(
+                task_type="image-segmentation",
+                task_name="Salient object detection",
+                dataset_type=evaluated_on,
+                dataset_name=evaluated_on,
+                metric_type=name,
+                metric_name=name,
+                metric_value=float(value),
+            )
+            for name, value in metrics.items()
+        ]
+        if metrics
+        else None,
     )
-    model_ref = model_id or "<model id or folder>"
-    title = title or ("U2-Net lite (U2-NetP)" if preset == "lite" else "U2-Net")
     sections = [f"---\n{metadata.to_yaml()}\n---", f"# {title}"]
     if description:
         sections.append(description)
@@ -161,7 +203,7 @@ def render_model_card(
         "Salient-object / foreground segmentation with U2-Net (Qin et al., 2020): one soft mask per image, "
         "usable as an alpha matte for background removal."
     )
-    sections.append(load_instructions(model_ref, preset, bundled_name=bundled_name))
+    sections.append(load_instructions(model_ref, preset, bundled_name=bundled_name, remote_code=remote_code))
     if accuracy:
         sections.append(f"## Training data and accuracy\n\n{accuracy}")
     if metrics:
@@ -175,9 +217,18 @@ def render_model_card(
     return "\n\n".join(sections) + "\n"
 
 
-def load_instructions(model_ref: str, preset: str, *, bundled_name: str | None = None) -> str:
-    """The card's "How to use" section: loading `model_ref` with the Auto classes, a pipeline, the u2net-hf API
-    and torch.hub (whose entry point follows `preset`)."""
+def library_name(remote_code: bool) -> str:
+    """The card's `library_name`: `transformers` for a repo that carries its code (transformers alone loads it),
+    `u2net-hf` for one that needs the package (so the Hub shows no transformers snippet that would fail)."""
+    return "transformers" if remote_code else LIBRARY_NAME
+
+
+def load_instructions(
+    model_ref: str, preset: str, *, bundled_name: str | None = None, remote_code: bool = False
+) -> str:
+    """The card's "How to use" section: loading `model_ref` with the Auto classes and the pipelines (without
+    u2net-hf when the repo holds its code, with `import u2net_hf` otherwise), the u2net-hf API and torch.hub
+    (whose entry point follows `preset`)."""
     hub_entry = "u2net_lite" if preset == "lite" else "u2net_full"
     hub_args = "pretrained=True" if bundled_name else f'pretrained=True, repo_id="{model_ref}"'
     library_ref = bundled_name or model_ref
@@ -187,40 +238,62 @@ def load_instructions(model_ref: str, preset: str, *, bundled_name: str | None =
         if bundled_name
         else ""
     )
-    return f"""## How to use
+    if remote_code:
+        intro = (
+            "This repo holds the model's code, so transformers alone loads it: no other package is needed. "
+            "`trust_remote_code=True` runs the repo's Python files (`configuration_u2net.py`, `modeling_u2net.py`, "
+            "`image_processing_u2net.py`, `pipelines.py`) on your machine: read them first, and pin a reviewed "
+            "commit with `revision=`."
+        )
+        package_import, trust = "", ", trust_remote_code=True"
+        install = f" Install it with {INSTALL_NOTE}."
+    else:
+        intro = (
+            f"Install u2net-hf with {INSTALL_NOTE}. Then `import u2net_hf` once: it registers U2-Net with "
+            "transformers' Auto classes and the `background-removal` pipeline. This repo holds no code, so "
+            "transformers cannot load it without the package."
+        )
+        package_import, trust = "import u2net_hf  # noqa: F401\n", ""
+        install = ""
+    return f"""{HOW_TO_USE}
 
-`pip install u2net-hf`, then `import u2net_hf` once: it registers U2-Net with transformers' Auto classes.
+{intro}
 
 ```python
 import torch
 from PIL import Image
-import u2net_hf  # noqa: F401
-from transformers import AutoImageProcessor, AutoModelForImageSegmentation
+{package_import}from transformers import AutoImageProcessor, AutoModelForImageSegmentation
 
-model = AutoModelForImageSegmentation.from_pretrained("{model_ref}").eval()
-processor = AutoImageProcessor.from_pretrained("{model_ref}")
+model = AutoModelForImageSegmentation.from_pretrained("{model_ref}"{trust}).eval()
+processor = AutoImageProcessor.from_pretrained("{model_ref}"{trust})
 image = Image.open("photo.jpg").convert("RGB")
 with torch.no_grad():
     outputs = model(**processor(image, return_tensors="pt"))
 mask = processor.post_process_saliency(outputs, target_sizes=[image.size[::-1]])[0]  # (height, width) in [0, 1]
 ```
 
-With a pipeline:
+With pipelines: `background-removal` gives an RGBA cut-out with the soft alpha (or the soft mask with
+`return_mask=True`); `image-segmentation` gives the foreground as a hard mask, with its score (the peak
+foreground probability).
 
 ```python
-import u2net_hf  # noqa: F401
-from transformers import pipeline
+{package_import}from transformers import pipeline
 
-segmenter = pipeline("image-segmentation", model="{model_ref}")
+remover = pipeline("background-removal", model="{model_ref}"{trust})
+cutout = remover("photo.jpg")  # PIL image, RGBA
+mask = remover("photo.jpg", return_mask=True)  # PIL image, "L"
+segmenter = pipeline("image-segmentation", model="{model_ref}"{trust})
 segments = segmenter("photo.jpg")  # [{{"label": "foreground", "score": ..., "mask": PIL image}}]
 ```
 
-With the u2net-hf API, which also takes bundled names and local folders.{offline}
+With the u2net-hf API, which also takes bundled names and local folders and runs on PyTorch or
+onnxruntime.{install}{offline}
 
 ```python
-from u2net_hf.pretrained import load_image_processor, load_model
+from u2net_hf import new_session
 
-model, processor = load_model("{library_ref}"), load_image_processor("{library_ref}")
+session = new_session("{library_ref}")
+cutout = session.remove("photo.jpg")
 ```
 
 With torch.hub:
@@ -230,6 +303,37 @@ import torch
 
 model = torch.hub.load("{TORCH_HUB_REPO}", "{hub_entry}", {hub_args})
 ```"""
+
+
+def retarget_model_card(
+    text: str, *, model_id: str, preset: str, remote_code: bool, bundled_name: str | None = None
+) -> str | None:
+    """
+    A card written by u2net-hf for one place (a local folder), pointed at another (the Hub repo it is pushed to):
+    the "How to use" section rewritten for `model_id`, and `library_name` set for `remote_code`. Everything else
+    (provenance, accuracy, metrics) stays as written.
+
+    Returns:
+        `str`, or `None` when `text` is not a card written by u2net-hf (no `u2net-hf` tag or no "How to use"
+        section): a card of the user's own is pushed as it is.
+    """
+    from huggingface_hub import ModelCard
+
+    card = ModelCard(text)
+    if "u2net-hf" not in (card.data.tags or []) or f"\n{HOW_TO_USE}\n" not in f"\n{card.text}":
+        return None
+    if bundled_name is None:
+        found = re.search(r"ship inside the package under the name `([^`]+)`", card.text)
+        bundled_name = found.group(1) if found else None
+    card.data.library_name = library_name(remote_code)
+    body = f"\n{card.text}"
+    start = body.index(f"\n{HOW_TO_USE}\n")
+    following = body.find("\n## ", start + 1)
+    while following != -1 and body.count("```", start, following) % 2:  # a heading inside a code block
+        following = body.find("\n## ", following + 1)
+    section = load_instructions(model_id, preset, bundled_name=bundled_name, remote_code=remote_code)
+    body = body[:start] + "\n" + section + ("\n" + body[following:] if following != -1 else "\n")
+    return f"---\n{card.data.to_yaml()}\n---\n\n{body.strip()}\n"
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -252,8 +356,10 @@ __all__ = [
     "CITATION",
     "FROZEN_BATCH_NORM_NOTE",
     "card_defaults",
+    "library_name",
     "load_instructions",
     "made_with",
     "render_model_card",
+    "retarget_model_card",
     "write_model_card",
 ]

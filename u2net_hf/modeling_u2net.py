@@ -9,6 +9,7 @@ a checkpoint and loaded with `trust_remote_code=True` where `u2net_hf` is not in
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import torch
@@ -140,6 +141,63 @@ class U2NetPreTrainedModel(PreTrainedModel):
             nn.init.ones_(module.running_var)
             nn.init.zeros_(module.num_batches_tracked)
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, strict: bool = True, **kwargs):
+        """
+        [`~PreTrainedModel.from_pretrained`], but strict by default: a checkpoint whose tensors do not all match
+        the architecture in its config (missing, unexpected or mis-shaped ones) is refused with one `ValueError`
+        naming them, instead of running with randomly initialised tensors in their place. `AutoModel` and
+        `pipeline` load through here too.
+
+        Args:
+            strict (`bool`, *optional*, defaults to `True`):
+                `False` loads what matches and initialises the rest randomly, as transformers does (fine-tuning
+                from another head); `ignore_mismatched_sizes=True` also allows mis-shaped tensors.
+        """
+        if not strict:
+            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        wants_info = kwargs.pop("output_loading_info", False)
+        # Mis-shaped tensors are loaded as random ones and reported, so that the check below can name them.
+        allow_mismatch = kwargs.pop("ignore_mismatched_sizes", False)
+        model, info = super().from_pretrained(
+            pretrained_model_name_or_path,
+            *model_args,
+            output_loading_info=True,
+            ignore_mismatched_sizes=True,
+            **kwargs,
+        )
+        problems = cls._loading_problems(info, allow_mismatch)
+        if problems:
+            raise ValueError(
+                f"Model {str(pretrained_model_name_or_path)!r}: its weights do not match the architecture in its "
+                f"config.json: {'; '.join(problems)}. Refusing to run with random tensors; pass strict=False to load "
+                "it partially (for fine-tuning)."
+            )
+        return (model, info) if wants_info else model
+
+    @classmethod
+    def _loading_problems(cls, info: dict, allow_mismatch: bool = False) -> list[str]:
+        """The tensors `from_pretrained` did not load as they are in the checkpoint, as phrases such as
+        `"2 missing (fusion.bias, fusion.weight)"`; the class's ignore patterns are honoured."""
+        ignored = {
+            "missing": cls._keys_to_ignore_on_load_missing or [],
+            "unexpected": cls._keys_to_ignore_on_load_unexpected or [],
+        }
+        problems = []
+        for kind, patterns in ignored.items():
+            keys = sorted(k for k in info.get(f"{kind}_keys") or () if not any(re.search(p, k) for p in patterns))
+            if keys:
+                problems.append(f"{len(keys)} {kind} ({_first(keys)})")
+        mismatched = [] if allow_mismatch else sorted(info.get("mismatched_keys") or (), key=str)
+        if mismatched:
+            # transformers 5 reports (key, checkpoint shape, model shape); 4.x the keys alone.
+            shapes = [
+                item if isinstance(item, str) else f"{item[0]} {tuple(item[1])} vs {tuple(item[2])}"
+                for item in mismatched
+            ]
+            problems.append(f"{len(shapes)} mis-shaped, checkpoint vs model ({_first(shapes)})")
+        return problems
+
     def train(self, mode: bool = True):
         super().train(mode)
         if mode and self.config.freeze_batch_norm:
@@ -147,6 +205,11 @@ class U2NetPreTrainedModel(PreTrainedModel):
                 if isinstance(module, nn.BatchNorm2d):
                     module.eval()
         return self
+
+
+def _first(items: list[str], count: int = 5) -> str:
+    shown = ", ".join(items[:count])
+    return shown + (f", ... {len(items) - count} more" if len(items) > count else "")
 
 
 class U2NetModel(U2NetPreTrainedModel):

@@ -4,12 +4,17 @@ or an already loaded model."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import pickle
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 
 from .image_processing_u2net import U2NetImageProcessor
 from .modeling_u2net import U2NetForImageSegmentation
@@ -54,6 +59,12 @@ DEFAULT_MODEL = "u2net-lite"
 logger = logging.getLogger(__name__)
 
 
+class ModelLoadError(OSError, ValueError):
+    """A model that cannot be loaded, in one line naming it and the problem. An `OSError`, as transformers'
+    `from_pretrained` raises for files it cannot find or read, and a `ValueError`, as the rest of the package
+    raises for bad input."""
+
+
 def is_hub_id(spec: str) -> bool:
     """Whether `spec` has the form of a Hub repo id (`"namespace/name"`) rather than of a local path."""
     return spec.count("/") == 1 and not spec.startswith((".", "/", "~")) and os.sep not in spec.replace("/", "")
@@ -87,8 +98,157 @@ def resolve_model_path(model: str | os.PathLike | None = None) -> str:
             raise ValueError(f"Model folder {spec!r} has no config.json; is it a folder made by save_pretrained?")
         return str(path)
     if not is_hub_id(spec):
-        raise ValueError(f"Model folder {spec!r} does not exist.")
+        raise ValueError(
+            f"Model {spec!r} does not exist: {_not_found_prefix()} it is not a Hub repo id (namespace/name)."
+        )
     return spec
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """
+    Silence transformers' and huggingface_hub's progress bars and routine warnings (such as the load report)
+    while our own loaders run, and restore the caller's settings afterwards: a user's own transformers logging
+    is never changed for the rest of the process. Problems are not hidden: our loaders raise them instead.
+    """
+    from huggingface_hub import utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    bars = transformers_logging.is_progress_bar_enabled()
+    hub_bars = not hub_utils.are_progress_bars_disabled()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    hub_utils.disable_progress_bars()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars:
+            transformers_logging.enable_progress_bar()
+        if hub_bars:
+            hub_utils.enable_progress_bars()
+
+
+def describe_load_error(error: BaseException) -> str:
+    """
+    What went wrong when loading a checkpoint, in one line, whatever the library below raised: safetensors,
+    torch's refusal of pickles with code, huggingface_hub, onnxruntime.
+    """
+    from huggingface_hub import errors as hub_errors
+
+    # transformers 4.x wraps torch's and safetensors' errors in an OSError of its own: the cause says more.
+    cause = error
+    while isinstance(error, OSError) and (cause := cause.__cause__ or cause.__context__) is not None:
+        if isinstance(cause, (pickle.UnpicklingError, SafetensorError)):
+            error = cause
+    text = " ".join(str(error).split()) or type(error).__name__
+    kind = type(error).__name__
+    if isinstance(error, SafetensorError):
+        return f"its model.safetensors is damaged or incomplete ({text})."
+    if "Weights only load failed" in text or isinstance(error, pickle.UnpicklingError):
+        found = re.search(r"unsupported GLOBAL (\S+)", text)
+        what = f" (it calls {found[1]})" if found else ""
+        return (
+            f"its pytorch_model.bin is a pickle that runs code when loaded{what}: refused; load only checkpoints "
+            "you trust, converted to model.safetensors."
+        )
+    if isinstance(error, hub_errors.OfflineModeIsEnabled) or "offline mode" in text.lower():
+        return "it is not in the local Hugging Face cache and HF_HUB_OFFLINE is set, so the Hub was not asked."
+    if isinstance(error, hub_errors.GatedRepoError):
+        return "the Hub repo is gated: accept its terms on the Hub and log in (hf auth login)."
+    if isinstance(error, hub_errors.RepositoryNotFoundError):
+        return "no such Hub repo (or it is private: log in with hf auth login)."
+    if isinstance(error, hub_errors.RevisionNotFoundError):
+        return "the Hub repo has no such revision."
+    if isinstance(error, hub_errors.LocalEntryNotFoundError) or "couldn't connect" in text:
+        return "the Hub could not be reached and the files are not in the local Hugging Face cache."
+    if isinstance(error, hub_errors.EntryNotFoundError):
+        return f"a file is missing from the Hub repo ({text})."
+    return f"{kind}: {text}" if kind not in text else text
+
+
+def _fetch_config(repo_id: str, revision: str | None) -> bool:
+    """
+    Find a repo's config.json before transformers looks for it, so that an unknown or unreachable repo fails in
+    seconds with one line naming it (huggingface_hub retries an unreachable Hub for half a minute). Offline, or
+    when the Hub does not answer within `U2NET_HF_HUB_TIMEOUT` seconds (2 by default), only the local cache is
+    used. Returns whether the load must stay on the local cache.
+    """
+    from huggingface_hub import constants, hf_hub_download
+
+    timeout = float(os.environ.get("U2NET_HF_HUB_TIMEOUT", "2"))
+    offline = bool(constants.HF_HUB_OFFLINE)
+    local_only = offline or not _answers(constants.ENDPOINT, timeout)
+    try:
+        hf_hub_download(repo_id, "config.json", revision=revision, etag_timeout=timeout, local_files_only=local_only)
+    except Exception as error:  # every Hub failure becomes one line naming the spec
+        if local_only:
+            why = (
+                "HF_HUB_OFFLINE is set"
+                if offline
+                else f"the Hub at {constants.ENDPOINT} did not answer in {timeout:g} s"
+            )
+            reason = f"it is not in the local Hugging Face cache, and {why}."
+        else:
+            reason = describe_load_error(error)
+        raise ModelLoadError(
+            f"Model {repo_id!r} cannot be loaded: {_not_found_prefix()} as a Hub repo id: {reason}"
+        ) from None
+    return local_only
+
+
+def _answers(endpoint: str, timeout: float) -> bool:
+    """Whether a TCP connection to the Hub endpoint opens within `timeout` seconds."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(endpoint)
+    try:
+        with socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _not_found_prefix() -> str:
+    """What a model spec was tried as before the Hub, for messages."""
+    return f"it is not a bundled model ({', '.join(sorted(PRETRAINED_VARIANTS))}), no folder of that name exists, and"
+
+
+def from_pretrained_strictly(
+    cls: type, path: str, *, strict: bool = True, name: str | None = None, **kwargs
+) -> torch.nn.Module:
+    """
+    `cls.from_pretrained(path, **kwargs)`, quietly, with every failure as one `ValueError` naming the model:
+    unreadable weights, Hub errors and, unless `strict=False`, missing, unexpected or mis-shaped tensors.
+
+    Args:
+        cls (`type`):
+            A U2-Net model class.
+        path (`str`):
+            A folder or a Hub repo id (see [`resolve_model_path`]).
+        strict (`bool`, *optional*, defaults to `True`):
+            Refuse a checkpoint whose tensors do not all match the model; `False` loads what matches and leaves
+            the rest randomly initialised (fine-tuning from another head).
+        name (`str`, *optional*):
+            The spec to name in messages; `path` by default.
+        kwargs:
+            More `from_pretrained` arguments (`revision`, config overrides).
+    """
+    name = name or path
+    if not Path(path).is_dir() and is_hub_id(path) and _fetch_config(path, kwargs.get("revision")):
+        kwargs["local_files_only"] = True
+    with quiet_loading():
+        try:
+            # The model class refuses tensors that do not match, unless strict=False.
+            return cls.from_pretrained(path, strict=strict, **kwargs)
+        except ValueError as error:
+            if str(error).startswith(f"Model {path!r}: its weights do not match"):
+                raise ValueError(str(error).replace(f"Model {path!r}", f"Model {name!r}", 1)) from None
+            raise ModelLoadError(f"Model {name!r} cannot be loaded: {describe_load_error(error)}") from None
+        except (OSError, RuntimeError, ImportError, pickle.UnpicklingError, SafetensorError) as error:
+            raise ModelLoadError(f"Model {name!r} cannot be loaded: {describe_load_error(error)}") from None
 
 
 def load_model(
@@ -97,6 +257,7 @@ def load_model(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     revision: str | None = None,
+    strict: bool = True,
 ) -> U2NetForImageSegmentation:
     """
     Load a U2-Net segmentation model in eval mode, from a bundled name, a folder or a Hub repo id.
@@ -114,6 +275,14 @@ def load_model(
             Parameter dtype; float32 by default.
         revision (`str`, *optional*):
             Branch, tag or commit of a Hub repo.
+        strict (`bool`, *optional*, defaults to `True`):
+            Refuse a checkpoint whose tensors do not all match the architecture in its config (missing,
+            unexpected or mis-shaped ones), rather than run with random tensors in their place. `False` loads
+            what matches, for fine-tuning from another head.
+
+    Raises:
+        `ValueError`: one line naming the model and what is wrong: not found, unreadable or unsafe weights, Hub
+        errors, tensors that do not match.
 
     Example:
 
@@ -128,7 +297,9 @@ def load_model(
     if isinstance(model, torch.nn.Module):
         return model.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else model
     kwargs = {"revision": revision} if revision is not None else {}
-    loaded = U2NetForImageSegmentation.from_pretrained(resolve_model_path(model), **kwargs)
+    spec = DEFAULT_MODEL if model is None else os.fspath(model)
+    path = resolve_model_path(spec)
+    loaded = from_pretrained_strictly(U2NetForImageSegmentation, path, strict=strict, name=spec, **kwargs)
     return loaded.to(device=device or "cpu", dtype=dtype).eval()
 
 
@@ -166,7 +337,13 @@ def load_image_processor(
             logger.warning("%s has no preprocessor_config.json; using the default U2NetImageProcessor.", path)
         return U2NetImageProcessor()  # a folder saved with the model alone
     kwargs = {"revision": revision} if revision is not None else {}
-    return U2NetImageProcessor.from_pretrained(path, **kwargs)
+    with quiet_loading():
+        try:
+            return U2NetImageProcessor.from_pretrained(path, **kwargs)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"Model {path!r}: cannot load its image processor: {describe_load_error(error)}"
+            ) from None
 
 
 def create_model(
@@ -204,7 +381,7 @@ def create_model(
         return U2NetForImageSegmentation(U2NetConfig(preset=variant.preset, **config_overrides))
     source = repo_id or resolve_model_path(name)
     kwargs = {"revision": revision} if revision is not None else {}
-    return U2NetForImageSegmentation.from_pretrained(source, **kwargs, **config_overrides).eval()
+    return from_pretrained_strictly(U2NetForImageSegmentation, source, **kwargs, **config_overrides).eval()
 
 
 def u2net_full(pretrained: bool = False, **kwargs) -> U2NetForImageSegmentation:

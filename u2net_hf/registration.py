@@ -1,10 +1,10 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Make U2-Net known to the transformers Auto classes and to `pipeline("image-segmentation")`."""
+"""Make U2-Net known to the transformers Auto classes, to `pipeline("image-segmentation")` and to
+`pipeline("background-removal")`; and make saved folders loadable as remote code."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 from pathlib import Path
@@ -19,8 +19,10 @@ from transformers import (
 
 from .configuration_u2net import U2NetConfig
 from .files import write_text_atomically
-from .image_processing_u2net import U2NetImageProcessor
-from .modeling_u2net import U2NetForImageSegmentation, U2NetModel
+from .image_processing_u2net import U2NetImageProcessor, quiet_routine_messages
+from .modeling_u2net import U2NetForImageSegmentation
+
+BACKGROUND_REMOVAL_TASK = "background-removal"
 
 # Written into config.json / preprocessor_config.json of folders saved for `trust_remote_code=True`, so
 # that every Auto class finds its class in the code files saved beside the weights. `AutoModel` maps to the
@@ -33,17 +35,6 @@ AUTO_MAP = {
     "AutoModelForSemanticSegmentation": "modeling_u2net.U2NetForImageSegmentation",
 }
 IMAGE_PROCESSOR_AUTO_MAP = {"AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor"}
-
-
-class _SupportedModelFilter(logging.Filter):
-    """The image-segmentation pipeline checks the model class against transformers' built-in name lists
-    only, and logs an error for every registered third-party model. Drop that one message for ours."""
-
-    names = (U2NetForImageSegmentation.__name__, U2NetModel.__name__)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not ("is not supported for" in message and any(f"The model '{name}'" in message for name in self.names))
 
 
 def register_u2net() -> None:
@@ -59,19 +50,47 @@ def register_u2net() -> None:
     AutoModelForImageSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoModelForSemanticSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoImageProcessor.register(U2NetConfig, slow_image_processor_class=U2NetImageProcessor, exist_ok=True)
-    pipeline_logger = logging.getLogger("transformers.pipelines.base")
-    if not any(isinstance(f, _SupportedModelFilter) for f in pipeline_logger.filters):
-        pipeline_logger.addFilter(_SupportedModelFilter())
+    quiet_routine_messages()
+    register_background_removal_pipeline()
 
 
-REMOTE_CODE_FILES = ("configuration_u2net.py", "modeling_u2net.py", "image_processing_u2net.py")
+def register_background_removal_pipeline() -> None:
+    """
+    Register `pipeline("background-removal")` ([`~u2net_hf.pipelines.BackgroundRemovalPipeline`]); idempotent.
+    Cheap: the pipeline module imports only what its class needs, and loads the package's sessions when a pipeline
+    is first made.
+    """
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    from .pipelines import BackgroundRemovalPipeline
+
+    PIPELINE_REGISTRY.register_pipeline(
+        BACKGROUND_REMOVAL_TASK,
+        pipeline_class=BackgroundRemovalPipeline,
+        pt_model=AutoModelForImageSegmentation,
+        type="image",
+    )
+
+
+REMOTE_CODE_FILES = ("configuration_u2net.py", "modeling_u2net.py", "image_processing_u2net.py", "pipelines.py")
+# Written into config.json of remote-code folders: `pipeline("background-removal", model=...,
+# trust_remote_code=True)` then loads the pipeline class from the repo's own `pipelines.py`.
+CUSTOM_PIPELINES = {
+    BACKGROUND_REMOVAL_TASK: {
+        "impl": "pipelines.BackgroundRemovalPipeline",
+        "pt": ["AutoModelForImageSegmentation"],
+        "tf": [],
+        "type": "image",
+    }
+}
 
 
 def add_remote_code(folder: str | os.PathLike) -> list[str]:
     """
     Make a folder saved with `save_pretrained` loadable with `trust_remote_code=True` where `u2net_hf` is not
-    installed: copy the three self-contained code files beside the weights and point every Auto class at them
-    through `auto_map`.
+    installed: copy the self-contained code files (the model trio and the background-removal pipeline) beside the
+    weights, point every Auto class at them through `auto_map`, and declare `pipeline("background-removal")` in
+    `custom_pipelines`.
 
     Unlike `register_for_auto_class`, this changes no class attribute, so later saves stay code-free.
 
@@ -86,7 +105,7 @@ def add_remote_code(folder: str | os.PathLike) -> list[str]:
     package = Path(__file__).parent
     for name in REMOTE_CODE_FILES:
         shutil.copyfile(package / name, folder / name)
-    _update_json(folder / "config.json", {"auto_map": AUTO_MAP})
+    _update_json(folder / "config.json", {"auto_map": AUTO_MAP, "custom_pipelines": CUSTOM_PIPELINES})
     if (folder / "preprocessor_config.json").is_file():
         _update_json(folder / "preprocessor_config.json", {"auto_map": IMAGE_PROCESSOR_AUTO_MAP})
     return list(REMOTE_CODE_FILES)

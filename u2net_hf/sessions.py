@@ -31,7 +31,7 @@ from .image_processing_u2net import U2NetImageProcessor
 from .images import ImageInput, encode_image, image_name, load_image, png_save_options, rgb_and_alpha
 from .onnx import OnnxU2Net, cached_onnx_export, is_onnx_file, load_onnx_model, providers_for_device
 from .optimization import optimize_for_inference
-from .pretrained import DEFAULT_MODEL, load_image_processor, load_model, resolve_model_path
+from .pretrained import DEFAULT_MODEL, load_image_processor, load_model, quiet_loading, resolve_model_path
 
 ImageOutput = PIL.Image.Image | bytes | np.ndarray
 ModelInput = str | os.PathLike | torch.nn.Module | OnnxU2Net | None
@@ -73,12 +73,23 @@ class RemovalError(ValueError):
 
 
 @dataclass
-class _Prepared:
-    """An image made ready for the model and for compositing."""
+class PreparedImage:
+    """
+    An image made ready for the model and for compositing, by [`prepare_image`].
+
+    Args:
+        index (`int`): Its position in the run.
+        name (`str`): Its path, or `"image N"`.
+        pixel_values (`torch.Tensor`, *optional*): The model's input (`None` when no processor was given).
+        rgb (`np.ndarray`): Its 8-bit RGB pixels, as the processor sees them.
+        alpha (`np.ndarray`, *optional*): Its own alpha channel.
+        icc_profile (`bytes`, *optional*): The ICC profile the cut-out keeps.
+        kind (`type`): What the result comes back as: `PIL.Image.Image`, `bytes` or `np.ndarray`.
+    """
 
     index: int
     name: str
-    pixel_values: torch.Tensor
+    pixel_values: torch.Tensor | None
     rgb: np.ndarray
     alpha: np.ndarray | None
     icc_profile: bytes | None
@@ -87,6 +98,28 @@ class _Prepared:
     @property
     def size(self) -> tuple[int, int]:
         return self.rgb.shape[:2]
+
+
+def prepare_image(
+    image: ImageInput, index: int = 0, image_processor: U2NetImageProcessor | None = None
+) -> PreparedImage:
+    """
+    Decode an image (see [`~u2net_hf.images.load_image`]) and make it ready for the model (through
+    `image_processor`, when given) and for [`cut_out`]: the one preparation every surface shares.
+
+    Raises:
+        `ValueError` or `TypeError`: one line naming the image.
+    """
+    name = image_name(image, index)
+    picture = load_image(image, name=name)
+    rgb, alpha = rgb_and_alpha(picture, name)
+    # An ICC profile describes colour channels that the cut-out keeps; only an RGB source's still fits.
+    icc = picture.info.get("icc_profile") if picture.mode in ("RGB", "RGBA") else None
+    del picture
+    pixel_values = None
+    if image_processor is not None:
+        pixel_values = image_processor.preprocess(rgb, return_tensors="pt")["pixel_values"]
+    return PreparedImage(index, name, pixel_values, rgb, alpha, icc, _output_kind(image))
 
 
 class Session:
@@ -216,7 +249,7 @@ class Session:
             `PIL.Image.Image`, `bytes` or `np.ndarray`: see [`remove_background`].
         """
         options = RemoveOptions.create(mask_only, bg_color, threshold, output_format, compress_level)
-        return next(self._run([image], 1, "raise", functools.partial(_cut_out, options=options)))
+        return next(self._run([image], 1, "raise", functools.partial(cut_out, options=options)))
 
     def remove_many(
         self,
@@ -273,7 +306,7 @@ class Session:
         if errors not in ERROR_MODES:
             raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}.")
         options = RemoveOptions.create(mask_only, bg_color, threshold, output_format, compress_level)
-        return self._run(images, _check_batch_size(batch_size), errors, functools.partial(_cut_out, options=options))
+        return self._run(images, _check_batch_size(batch_size), errors, functools.partial(cut_out, options=options))
 
     def _run(self, images: Iterable, batch_size: int, errors: str, finish: Callable) -> Iterator:
         # On full-size photos, decoding, resizing and compositing cost more than the model: they run in threads,
@@ -288,7 +321,7 @@ class Session:
                 upcoming = _submit(pool, prepare, next(batches, []))
                 prepared = [outcome() for outcome in pending]
                 del pending
-                ready = [item for item in prepared if isinstance(item, _Prepared)]
+                ready = [item for item in prepared if isinstance(item, PreparedImage)]
                 probabilities = self._probabilities(ready, errors)
                 finished = _map(
                     pool, functools.partial(self._finish, finish=finish, errors=errors), ready, probabilities
@@ -299,23 +332,16 @@ class Session:
                 del prepared, ready, probabilities, finished
                 pending = upcoming
 
-    def _prepare(self, indexed: tuple[int, ImageInput], errors: str) -> _Prepared | RemovalError:
+    def _prepare(self, indexed: tuple[int, ImageInput], errors: str) -> PreparedImage | RemovalError:
         index, image = indexed
-        name = image_name(image, index)
         try:
-            picture = load_image(image, name=name)
-            rgb, alpha = rgb_and_alpha(picture, name)
-            # An ICC profile describes colour channels that the cut-out keeps; only an RGB source's still fits.
-            icc = picture.info.get("icc_profile") if picture.mode in ("RGB", "RGBA") else None
-            del picture
-            pixel_values = self.image_processor.preprocess(rgb, return_tensors="pt")["pixel_values"]
+            return prepare_image(image, index, self.image_processor)
         except _IMAGE_ERRORS as error:
             if errors == "raise":
                 raise
-            return RemovalError.from_error(name, index, error)
-        return _Prepared(index, name, pixel_values, rgb, alpha, icc, _output_kind(image))
+            return RemovalError.from_error(image_name(image, index), index, error)
 
-    def _probabilities(self, ready: list[_Prepared], errors: str) -> list[np.ndarray | RemovalError]:
+    def _probabilities(self, ready: list[PreparedImage], errors: str) -> list[np.ndarray | RemovalError]:
         if not ready:
             return []
         try:
@@ -331,7 +357,7 @@ class Session:
         return [mask.numpy() for mask in masks]
 
     @staticmethod
-    def _finish(item: _Prepared, probability, *, finish: Callable, errors: str):
+    def _finish(item: PreparedImage, probability, *, finish: Callable, errors: str):
         if isinstance(probability, RemovalError):
             return probability
         try:
@@ -342,11 +368,15 @@ class Session:
             return RemovalError.from_error(item.name, item.index, error)
 
 
-def _probability(item: _Prepared, probability: np.ndarray) -> np.ndarray:
+def _probability(item: PreparedImage, probability: np.ndarray) -> np.ndarray:
     return probability
 
 
-def _cut_out(item: _Prepared, probability: np.ndarray, *, options: RemoveOptions) -> ImageOutput:
+def cut_out(item: PreparedImage, probability: np.ndarray, *, options: RemoveOptions) -> ImageOutput:
+    """
+    The result `options` ask for, from a prepared image and its foreground probability at full size (see
+    [`~u2net_hf.background.compose`]), in the kind of its input, or encoded in `options.output_format`.
+    """
     result = compose(item.rgb, probability, options, alpha=item.alpha, icc_profile=item.icc_profile)
     if options.output_format is not None or item.kind is bytes:
         fmt = options.output_format or "PNG"
@@ -440,7 +470,9 @@ def new_session(
         [`Session`].
 
     Raises:
-        `ValueError`: one line for an unknown backend or device, or options that do not go together.
+        `ValueError`: one line for an unknown backend or device, options that do not go together, or a model
+        that cannot be loaded as it is saved (see [`~u2net_hf.load_model`]: checkpoints with missing, unexpected
+        or mis-shaped tensors are refused).
 
     Example:
 
@@ -460,9 +492,12 @@ def new_session(
     ):
         raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}.")
     name = None if isinstance(model, (torch.nn.Module, OnnxU2Net)) else os.fspath(model or DEFAULT_MODEL)
-    if backend == "torch":
-        return _torch_session(model, device, num_threads, revision, name)
-    return _onnxruntime_session(model, device, int8, num_threads, revision, name)
+    # No progress bars or load reports from transformers while we load (problems raise instead); the caller's
+    # logging settings come back afterwards.
+    with quiet_loading():
+        if backend == "torch":
+            return _torch_session(model, device, num_threads, revision, name)
+        return _onnxruntime_session(model, device, int8, num_threads, revision, name)
 
 
 def _choose_backend(model: ModelInput, backend: str | None, int8: bool) -> str:
@@ -703,10 +738,13 @@ def _session_for(session: Session | None, model: ModelInput, image_processor, **
 __all__ = [
     "BACKENDS",
     "CACHED_SESSIONS",
+    "PreparedImage",
     "RemovalError",
     "Session",
     "cached_session",
+    "cut_out",
     "new_session",
+    "prepare_image",
     "remove_background",
     "remove_backgrounds",
 ]

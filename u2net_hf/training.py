@@ -249,8 +249,16 @@ def train(
         _write_json(Path(output_dir) / "train_results.json", output.metrics)
         if metrics:
             _write_json(Path(output_dir) / "eval_results.json", metrics)
+        base_folder = None if scratch or not isinstance(model, (str, os.PathLike)) else resolve_model_path(model)
         write_training_card(
-            output_dir, network, model_card, train_dataset, eval_dataset, output.global_step, repo_id=push_to_hub
+            output_dir,
+            network,
+            model_card,
+            train_dataset,
+            eval_dataset,
+            output.global_step,
+            repo_id=push_to_hub,
+            base_folder=base_folder,
         )
         if push_to_hub:
             from .hub import push_to_hub as push
@@ -442,8 +450,13 @@ def write_training_card(
     eval_dataset,
     steps: int,
     repo_id=None,
+    base_folder=None,
 ) -> None:
-    """Write the model card of a training run (README.md) into `output_dir`, with the final metrics."""
+    """
+    Write the model card of a training run (README.md) into `output_dir`, with the final metrics (a table and a
+    `model-index`), and the licence files of the weights it derives from: `LICENSE` copied from `base_folder`, and a
+    `NOTICE` that says how this model was made, followed by the base model's own NOTICE.
+    """
     origin = f"fine-tuned from `{model_card['base_model']}`" if model_card.get("base_model") else "trained"
     provenance = f"{made_with(origin.capitalize())} (`u2net-hf train`) for {steps} steps on `{train_dataset.name}`."
     accuracy = None
@@ -454,8 +467,25 @@ def write_training_card(
         )
     # Real statistics stay real when frozen: the card's advice about placeholders is for folded weights only.
     placeholders = bool(model.config.freeze_batch_norm) and not has_batch_norm_statistics(model)
-    defaults = card_defaults(model.config, provenance=provenance, model_id=repo_id, frozen_batch_norm=placeholders)
-    write_model_card(output_dir, **{**defaults, "accuracy": accuracy, **model_card})
+    model_id = repo_id or str(Path(output_dir).absolute())
+    defaults = card_defaults(model.config, provenance=provenance, model_id=model_id, frozen_batch_norm=placeholders)
+    evaluated_on = {"eval_dataset": eval_dataset.name} if eval_dataset is not None else {}
+    write_model_card(output_dir, **{**defaults, "accuracy": accuracy, **evaluated_on, **model_card})
+    write_derived_notice(output_dir, provenance, base_folder)
+
+
+def write_derived_notice(output_dir, provenance: str, base_folder=None) -> None:
+    """`NOTICE` (and `LICENSE`) of a model made from other weights: what was done, then the base model's NOTICE, so
+    that a fine-tuned repo keeps the attribution its base weights require."""
+    base = Path(base_folder) if base_folder is not None else None
+    if base is not None and (base / "LICENSE").is_file():
+        write_text_atomically(Path(output_dir) / "LICENSE", (base / "LICENSE").read_text(encoding="utf-8"))
+    base_notice = base / "NOTICE" if base is not None else None
+    inherited = base_notice.read_text(encoding="utf-8") if base_notice is not None and base_notice.is_file() else ""
+    text = provenance.replace("`", "")
+    if inherited:
+        text += "\n\nThe weights it starts from carry this notice:\n\n" + inherited
+    write_text_atomically(Path(output_dir) / "NOTICE", text.rstrip() + "\n")
 
 
 def _is_hub_dataset(name: str | None) -> bool:

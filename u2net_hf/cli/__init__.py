@@ -17,22 +17,49 @@ COMMANDS = {
     "train": "train",
     "evaluate": "evaluate",
 }
+# rembg's subcommand names, run by ours: `rembg i FILE` and `rembg p FOLDER`.
+ALIASES = {"i": "remove", "p": "remove"}
 
 
 class CommandError(Exception):
     """An error to report to the user in one line, without a traceback."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a bad argument gets one line, `u2net-hf remove: error: ...`, and exit status 1 (the
+    status of every other error), not the usage text and status 2. Subcommand parsers are made of this class too
+    (argparse gives subparsers the class of their parent)."""
+
+    def error(self, message: str):
+        self.exit(1, argument_error(self.prog, message))
+
+
+def argument_error(prog: str, message: str) -> str:
+    """The one line that reports a bad argument of `prog` (`"u2net-hf remove"`)."""
+    return f"{prog}: error: {one_line(message)} (see {prog} --help)\n"
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """
+    The `u2net-hf` parser.
+
+    Args:
+        command (`str`, *optional*):
+            A subcommand (or alias) about to run: only its module is imported, so that its `--help` and argument
+            errors do not import the others' dependencies. All of them by default (`u2net-hf --help` lists them).
+    """
     from ..version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="u2net-hf",
         description="U2-Net salient-object segmentation: remove backgrounds, convert and push weights, fine-tune.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    command = ALIASES.get(command, command)
     for name, module_name in COMMANDS.items():
+        if command in COMMANDS and name != command:
+            continue
         try:
             module = importlib.import_module(f".{module_name}", __name__)
         except ModuleNotFoundError as error:
@@ -44,8 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse would blame the top-level parser; the user typed them for the subcommand.
+        parser.exit(1, argument_error(f"u2net-hf {args.command}", f"unrecognized arguments: {' '.join(unknown)}"))
     try:
         return args.run(args) or 0
     except KeyboardInterrupt:

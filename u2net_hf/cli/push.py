@@ -9,18 +9,21 @@ from . import CommandError
 
 DESCRIPTION = """\
 Push a U2-Net model folder to the Hugging Face Hub in one commit: model.safetensors, config.json,
-preprocessor_config.json and a model card (README.md), plus the model's code with --with-code. Unchanged files
-are not uploaded again; when nothing changed, no commit is made. Pickled weights (*.bin, *.pt) on the branch are
-deleted by the same commit. Needs a token with write access: `hf auth login`, HF_TOKEN or --token."""
+preprocessor_config.json, a model card (README.md) and the model's code, so that transformers loads the repo with
+trust_remote_code=True and no u2net-hf (--no-code leaves the code out: the repo then needs `import u2net_hf`, and
+its card says so). Unchanged files are not uploaded again; when nothing changed, no commit is made. Pickled
+weights (*.bin, *.pt) on the branch are deleted by the same commit. Needs a token with write access:
+`hf auth login`, HF_TOKEN or --token."""
 
 EPILOG = """\
-A README.md in FOLDER (written by `u2net-hf convert` or `train`) is pushed as it is, unless card options
-(--base-model, --dataset, --metric, --license) are given: then the card is generated from the config and them.
+A README.md that `u2net-hf convert` or `train` wrote in FOLDER is pushed with its "How to use" section pointed at
+REPO_ID; a card of your own is pushed as it is. Card options (--base-model, --dataset, --metric, --license)
+generate the card from the config and them instead.
 
 examples:
   u2net-hf push runs/finetuned my-org/u2net-lite-portraits --private
   u2net-hf push runs/finetuned my-org/u2net-lite-portraits --revision dev --metric mae=0.031 --dataset my-org/portraits
-  u2net-hf push runs/finetuned my-org/u2net-lite-portraits --with-code   # loadable with trust_remote_code=True"""
+  u2net-hf push runs/finetuned my-org/u2net-lite-portraits --no-code   # loads only with `import u2net_hf`"""
 
 
 def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
@@ -38,10 +41,19 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--private", action="store_true", help="create the repo as private (if it does not exist)")
     parser.add_argument("--revision", metavar="BRANCH", help="branch to push to, created from main if needed")
     parser.add_argument("--commit-message", metavar="TEXT", help="the commit title")
-    parser.add_argument(
+    code = parser.add_mutually_exclusive_group()
+    code.add_argument(
         "--with-code",
+        dest="with_code",
         action="store_true",
-        help="also push the model code, for trust_remote_code=True without u2net-hf",
+        default=True,
+        help="push the model code, for trust_remote_code=True without u2net-hf (the default)",
+    )
+    code.add_argument(
+        "--no-code",
+        dest="with_code",
+        action="store_false",
+        help="leave the code out: the repo then loads only where u2net-hf is installed and imported",
     )
     parser.add_argument("--token", help="Hub token with write access (default: HF_TOKEN or `hf auth login`)")
     card = parser.add_argument_group("model card (given any of these, README.md is generated)")

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import CommandError, one_line
+from . import ALIASES, CommandError, one_line
 
 _STDIO = "-"
 
@@ -35,6 +35,7 @@ examples:
   u2net-hf remove photo.jpg cutout.png -om      # the mask alone
   u2net-hf remove photos/ cutouts/ -b 8         # a whole folder tree, 8 images per forward pass
   u2net-hf remove photos/ cutouts/ --int8       # faster on a CPU: int8 under onnxruntime
+  u2net-hf remove photos/ cutouts/ --ray --num-actors 4   # on Ray Data (a local or --ray-address cluster)
   u2net-hf remove photo.jpg flat.jpg -bgc 255 255 255
   cat photo.jpg | u2net-hf remove - > cutout.png
 
@@ -44,7 +45,9 @@ The exit status is 0 when no image failed (skipped ones do not count), 1 otherwi
 def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         name,
-        help="remove the background of images (a file, a folder or stdin)",
+        # rembg's spellings (`rembg i FILE`, `rembg p FOLDER`); here each takes a file, a folder or stdin.
+        aliases=sorted(alias for alias, command in ALIASES.items() if command == name),
+        help="remove the background of images (a file, a folder or stdin); aliases: i, p (as in rembg)",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,6 +67,8 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "-bgc",
         "--bg-color",
+        "--bgcolor",  # rembg's spelling
+        dest="bg_color",
         nargs="+",
         metavar="COLOR",
         help="put the cut-out on this colour: R G B (opaque), R G B A, or a hex code such as '#ffffff'",
@@ -101,6 +106,17 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="run a folder on Ray Data: a pool of actors, one model each (needs the ray extra); same outputs",
+    )
+    parser.add_argument(
+        "--ray-address", metavar="ADDR", help="the Ray cluster to run on (ray://head:10001, auto); default: local"
+    )
+    parser.add_argument(
+        "--num-actors", type=_positive_int, default=1, metavar="N", help="Ray actors, one model each (default: 1)"
+    )
+    parser.add_argument(
         "--compress-level",
         type=int,
         choices=range(10),
@@ -118,7 +134,8 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         help="NOT SUPPORTED (rembg's pymatting refinement); the default alpha is already soft, and --threshold "
         "gives hard edges",
     )
-    parser.set_defaults(run=run)
+    # The command's own name in messages, whichever alias ran it.
+    parser.set_defaults(run=run, command=name)
     return parser
 
 
@@ -136,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     options = RemoveOptions.create(args.mask_only, bg_color, args.threshold, compress_level=args.compress_level)
     suffix = "_mask" if args.mask_only else "_nobg"
     folder = output_folder = None
-    ignored = 0
+    ignored = ([], [])
     if args.input == _STDIO:
         jobs = [_stdin_job(args.output)]
     elif Path(args.input).is_dir():
@@ -146,31 +163,64 @@ def run(args: argparse.Namespace) -> int:
         _clean_up_after_killed_runs(output_folder)
     else:
         jobs = [_file_job(Path(args.input), args.output, suffix)]
+    if folder is None and jobs[0].destination is not None:
+        _clean_up_after_killed_runs(jobs[0].destination)
     fmt = "PNG" if folder is not None else _output_format(jobs[0], options)  # folder outputs are .png
 
-    session = _open_session(args)
-    summary = _process(session, jobs, options, fmt, args)
+    if args.ray:
+        if folder is None:
+            raise CommandError("--ray runs folders: give an input folder and an output folder.")
+        summary = _process_on_ray(folder, output_folder, options, args)
+    else:
+        summary = _process(_open_session(args), jobs, options, fmt, args)
     if folder is None:
         return _report_one(jobs[0], summary, args.quiet)
     return _report_folder(folder, output_folder, len(jobs), ignored, summary, args.quiet)
 
 
-def _clean_up_after_killed_runs(output_folder: Path) -> None:
-    """A run killed mid-write leaves its temporary file (never a partial output): the next run removes it."""
-    from ..files import remove_stale_temporaries
+def _process_on_ray(folder: Path, output_folder: Path, options, args: argparse.Namespace) -> Summary:
+    """The folder on a pool of Ray actors (`u2net_hf.ray.remove_backgrounds_ray`): the same plan, outputs and
+    messages as a local run."""
+    from dataclasses import asdict
 
-    if output_folder.is_dir():
-        remove_stale_temporaries(output_folder)
+    from ..ray import remove_backgrounds_ray
+
+    ray_options = {name: value for name, value in asdict(options).items() if name != "output_format"}
+    result = remove_backgrounds_ray(
+        folder,
+        output_folder,
+        model=args.model,
+        batch_size=args.batch_size,
+        num_actors=args.num_actors,
+        overwrite=args.overwrite,
+        address=args.ray_address,
+        backend=args.backend,
+        int8=args.int8,
+        **ray_options,
+    )
+    return Summary(
+        done=[Job(Path(path), None) for path in result.done],
+        skipped=[Job(Path(path), None) for path in result.skipped],
+        failed=[(Job(Path(message.split(": ", 1)[0]), None), message) for message in result.failed],
+    )
+
+
+def _clean_up_after_killed_runs(output: Path) -> None:
+    """A run killed mid-write leaves its temporary file (never a partial output): the next run into the same
+    folder, or writing the same file, removes it (only names of our temporary pattern)."""
+    from ..files import remove_stale_temporaries, remove_stale_temporaries_of
+
+    if output.is_dir():
+        remove_stale_temporaries(output)
+    else:
+        remove_stale_temporaries_of(output)
 
 
 def _open_session(args: argparse.Namespace):
     """Load the model once, up front, so that a model that cannot be loaded stops the run before any image is
     read."""
-    from transformers.utils import logging as transformers_logging
+    from ..sessions import new_session  # loads quietly: no transformers progress bars or load reports
 
-    from ..sessions import new_session
-
-    transformers_logging.disable_progress_bar()  # one progress bar is enough: ours, over images
     if not args.quiet:
         _announce_onnx_exports()
     device = None if args.device == "auto" else args.device
@@ -200,7 +250,14 @@ class Job:
 
     @property
     def label(self) -> str:
-        return "<stdin>" if self.source is None else str(self.source)
+        return "<stdin>" if self.source is None else _shown(self.source)
+
+
+def _shown(path: Path) -> str:
+    """A path as messages show it: control characters escaped, so one message stays on one line."""
+    from ..images import printable_name
+
+    return printable_name(path)
 
 
 @dataclass
@@ -211,6 +268,8 @@ class Summary:
 
 
 def _stdin_job(output: str | None) -> Job:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise CommandError("INPUT is - but stdin is a terminal: pipe an image in (cat photo.jpg | u2net-hf remove -).")
     if output in (None, _STDIO):
         if sys.stdout.isatty():
             raise CommandError("refusing to write a PNG to the terminal: redirect stdout or give OUTPUT.")
@@ -223,7 +282,7 @@ def _stdin_job(output: str | None) -> Job:
 
 def _file_job(source: Path, output: str | None, suffix: str) -> Job:
     if not source.exists():
-        raise CommandError(f"{source}: no such file or folder.")
+        raise CommandError(f"{_shown(source)}: no such file or folder.")
     if output == _STDIO:
         if sys.stdout.isatty():
             raise CommandError("refusing to write a PNG to the terminal: redirect stdout or give an output file.")
@@ -259,32 +318,13 @@ def _folder_output(folder: Path, output: str | None, suffix: str) -> Path:
     return destination
 
 
-def _folder_jobs(folder: Path, destination: Path) -> tuple[list[Job], int]:
-    """One job per image under `folder` (recursively, hidden files and folders left out), in sorted order, each
-    writing `<stem>.png` at the same place under `destination`. Returns the jobs and the number of files left
-    out because their extension is not an image format."""
-    from ..images import image_extensions
+def _folder_jobs(folder: Path, destination: Path) -> tuple[list[Job], tuple[list[Path], list[Path]]]:
+    """One job per image under `folder`, writing the mirrored output under `destination` (see
+    `u2net_hf.jobs.plan_folder`), and the files left out: not images, and not regular files."""
+    from ..jobs import plan_folder
 
-    extensions = image_extensions()
-    sources, ignored = [], 0
-    for root, folders, files in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            if Path(name).suffix.lower() in extensions:
-                sources.append(Path(root) / name)
-            else:
-                ignored += 1
-    # photo.jpg and photo.png would both become photo.png: such files keep their extension in the output name.
-    stems = [source.with_suffix("") for source in sources]
-    clashing = {stem for stem in stems if stems.count(stem) > 1} if len(set(stems)) < len(stems) else set()
-    jobs = []
-    for source, stem in zip(sources, stems, strict=True):
-        relative = source.relative_to(folder)
-        name = relative.name if stem in clashing else relative.stem
-        jobs.append(Job(source, destination / relative.parent / f"{name}.png"))
-    return jobs, ignored
+    plan = plan_folder(folder, destination)
+    return [Job(source, output) for source, output in plan.pairs], (plan.ignored, plan.not_regular)
 
 
 def _same_path(first: Path, second: Path) -> bool:
@@ -345,7 +385,10 @@ def _process(session, jobs: list[Job], options, fmt: str, args: argparse.Namespa
 
 
 def _source(job: Job):
-    return sys.stdin.buffer.read() if job.source is None else job.source
+    from ..images import read_limited
+
+    # stdin is read to its end, but never past the input size limit: an endless stream stops with an error.
+    return read_limited(sys.stdin.buffer, "<stdin>") if job.source is None else job.source
 
 
 def _write(job: Job, data: bytes, summary: Summary) -> None:
@@ -370,25 +413,42 @@ def _report_one(job: Job, summary: Summary, quiet: bool) -> int:
         return 1
     if summary.skipped:
         print(
-            f"u2net-hf remove: skipped {job.label}: {job.destination} already exists (pass --overwrite to replace it).",
+            f"u2net-hf remove: skipped {job.label}: {_shown(job.destination)} already exists (pass --overwrite to "
+            "replace it).",
             file=sys.stderr,
         )
     elif job.destination is not None and not quiet:
-        print(f"u2net-hf remove: wrote {job.destination}", file=sys.stderr)
+        print(f"u2net-hf remove: wrote {_shown(job.destination)}", file=sys.stderr)
     return 0
 
 
-def _report_folder(folder: Path, output_folder: Path, total: int, ignored: int, summary: Summary, quiet: bool) -> int:
+def _report_folder(
+    folder: Path,
+    output_folder: Path,
+    total: int,
+    left_out: tuple[list[Path], list[Path]],
+    summary: Summary,
+    quiet: bool,
+) -> int:
+    ignored, special = left_out
     lines = []
     if total == 0:
-        lines.append(f"u2net-hf remove: no images found in {folder}.")
+        lines.append(f"u2net-hf remove: no images found in {_shown(folder)}.")
     elif not quiet or summary.failed:
         counts = f"{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed"
-        lines.append(f"u2net-hf remove: {counts} (of {total} images in {folder}; outputs in {output_folder})")
+        lines.append(
+            f"u2net-hf remove: {counts} (of {total} images in {_shown(folder)}; outputs in {_shown(output_folder)})"
+        )
     if summary.skipped and not quiet:
         lines.append(f"  skipped {len(summary.skipped)}: output already exists (pass --overwrite to replace)")
+    if special and not quiet:
+        # Named one by one: a FIFO or a device (or a broken link) among photos is a surprise worth seeing.
+        lines.extend(
+            f"  skipped {_shown(path)}: not a regular file (a FIFO, socket, device or broken link); not read"
+            for path in special
+        )
     if ignored and not quiet:
-        lines.append(f"  ignored {ignored} file(s) whose extension is not an image format")
+        lines.append(f"  ignored {len(ignored)} file(s) whose extension is not an image format")
     lines.extend(f"  failed {message}" for _, message in sorted(summary.failed, key=lambda pair: pair[1]))
     if lines:
         print("\n".join(lines), file=sys.stderr)

@@ -15,7 +15,8 @@ DESCRIPTION = """\
 Fine-tune U2-Net (or train it from scratch) on a saliency data set with transformers' Trainer: the reference
 recipe's augmentation (resize 320, random crop 288, horizontal flip), the model's deep-supervision loss, AdamW
 (no weight decay on biases and norms), warmup then cosine decay. Checkpoints go to OUTPUT_DIR/checkpoint-N; the
-final model, its image processor, a model card and the results go to OUTPUT_DIR.
+final model, its image processor, a model card (with a model-index of the final metrics), the base weights'
+LICENSE and NOTICE, and the results go to OUTPUT_DIR.
 
 --data and --eval-data take a DUTS-style folder (DUTS-TR/ with DUTS-TR-Image/ and DUTS-TR-Mask/), a folder
 with images/ and masks/ paired by file name, a folder saved by `datasets`, or a Hub data set id (pip install
@@ -101,7 +102,9 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         help="any transformers TrainingArguments field, e.g. bf16=true, save_steps=1000 (repeatable)",
     )
     run.add_argument(
-        "--push-to-hub", metavar="REPO_ID", help="push the final model and its model card to this Hub repo"
+        "--push-to-hub",
+        metavar="REPO_ID",
+        help="push the final model, its code, model card and NOTICE to this Hub repo (as `u2net-hf push` does)",
     )
     parser.set_defaults(run=run_command)
     return parser

@@ -101,7 +101,8 @@ class OnnxU2Net:
         try:
             self.session = ort.InferenceSession(str(path), options, providers=list(providers))
         except Exception as error:  # onnxruntime raises its own exception types
-            raise ValueError(f"onnxruntime cannot load {path}: {error}") from error
+            # Its messages run over several lines (a protobuf parse error, a graph check): one line here.
+            raise ValueError(f"onnxruntime cannot load {path}: {' '.join(str(error).split())}") from None
 
         inputs = [node.name for node in self.session.get_inputs()]
         outputs = [node.name for node in self.session.get_outputs()]
