@@ -12,9 +12,6 @@ import os
 
 import numpy as np
 
-# One session per process and settings: `Dataset.map(num_proc=N)` runs the function in N worker processes.
-_SESSIONS: dict[tuple, object] = {}
-
 
 def remove_backgrounds_dataset(
     dataset,
@@ -93,15 +90,12 @@ def remove_backgrounds_dataset(
 
 
 def _session(settings: dict, rank: int | None):
-    from .sessions import new_session
+    # The package's one session cache: each worker process of `Dataset.map(num_proc=N)` loads the model once.
+    from .sessions import cached_session
 
-    device = _device_for_rank(rank)
-    key = (tuple(sorted(settings.items())), device)
-    if key not in _SESSIONS:
-        _SESSIONS[key] = new_session(
-            settings["model"], backend=settings["backend"], int8=settings["int8"], device=device
-        )
-    return _SESSIONS[key]
+    return cached_session(
+        settings["model"], device=_device_for_rank(rank), backend=settings["backend"], int8=settings["int8"]
+    )
 
 
 def _device_for_rank(rank: int | None) -> str | None:
