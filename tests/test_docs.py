@@ -47,6 +47,8 @@ SKIPS_ALLOWED = {
     "docs/fine-tuning.md": 4,  # the DUTS data sets, several GPUs, pushing to the Hub, the ten-minute measured run
     "docs/hub.md": 4,  # pushing (a write token, x2), downloading from the Hub (x2)
     "docs/quickstart.md": 2,  # the README's venv + pip install commands (their `u2net-hf remove` part runs below)
+    "docs/serving.md": 2,  # `u2net-hf serve` runs until stopped (tests/test_server.py runs it), the benchmark
+    "docs/streams.md": 3,  # ffmpeg pipes (no ffmpeg program here), a watch that runs until Ctrl-C, the benchmark
     "docs/using-the-model.md": 2,  # loading from the Hub, torch.hub from GitHub
 }
 

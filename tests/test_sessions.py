@@ -47,7 +47,7 @@ def as_bytes(result) -> bytes:
 
 
 def test_a_session_holds_the_model_its_processor_backend_device_and_threads(model_dir):
-    session = new_session(model_dir, device="cpu", num_threads=1)
+    session = new_session(model_dir, backend="torch", device="cpu", num_threads=1)
     assert session.backend == "torch" and session.device == torch.device("cpu") and session.num_threads == 1
     assert session.image_processor.size == {"height": 64, "width": 64}  # the processor saved with the model
     # A named model runs in the optimized mode: its batch normalization is folded away.
@@ -217,7 +217,7 @@ def test_our_loaders_show_no_transformers_warnings_or_progress_bars(model_dir, l
     logger = logging.getLogger("transformers")  # its loggers do not propagate: listen on it directly
     logger.addHandler(handler)
     # The user's own settings: everything at info level and progress bars on. Ours must not show, theirs stay.
-    verbosity = transformers_logging.get_verbosity()
+    verbosity, bars = transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled()
     transformers_logging.set_verbosity_info()
     transformers_logging.enable_progress_bar()
     try:
@@ -230,6 +230,8 @@ def test_our_loaders_show_no_transformers_warnings_or_progress_bars(model_dir, l
     finally:
         logger.removeHandler(handler)
         transformers_logging.set_verbosity(verbosity)
+        if not bars:
+            transformers_logging.disable_progress_bar()
     assert [record.getMessage() for record in handler.records if record.levelno >= logging.WARNING] == []
     assert "Loading weights" not in capfd.readouterr().err
 

@@ -1,9 +1,10 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """Compositing: what a background-removal call does with the model's foreground probability.
 
-The options of a removal ([`RemoveOptions`]: mask alone, background colour, hard threshold, output format) and
-the compositing itself ([`compose`]: the mask, a straight-alpha cut-out, or the cut-out over a colour). No model
-and no file here: a session ([`~u2net_hf.new_session`]) runs the model and calls these.
+The options of a removal ([`RemoveOptions`]: mask alone, background colour, hard threshold, output format, and
+the edge refinements of [`u2net_hf.matting`]) and the compositing itself ([`compose`]: the mask, a straight-alpha
+cut-out, or the cut-out over a colour). No model and no file here: a session ([`~u2net_hf.new_session`]) runs the
+model and calls these.
 
 `remove_background`, `remove_backgrounds`, `load_image`, `resolve_device` and `png_save_options` used to live here
 and can still be imported from this module; they live in `u2net_hf.sessions`, `u2net_hf.images` and
@@ -74,6 +75,22 @@ class RemoveOptions:
             Return encoded bytes in this Pillow format (`"png"`, `"webp"`, ...) instead of the input's kind.
         compress_level (`int`, *optional*):
             PNG only: zlib's usual strategy at this level (0-9) instead of the fast run-length default.
+        alpha_matting (`bool`, *optional*, defaults to `False`):
+            Refine the alpha by closed-form matting where the model is unsure, and estimate the foreground's own
+            colours there (rembg's `-a`; [`~u2net_hf.matting.estimate_alpha`]). Needs the `matting` extra.
+        alpha_matting_foreground_threshold (`int`, *optional*, defaults to 240):
+            The matting trimap's confident foreground: 8-bit mask levels above this (0-255).
+        alpha_matting_background_threshold (`int`, *optional*, defaults to 10):
+            The matting trimap's confident background: 8-bit mask levels below this (0-255).
+        alpha_matting_erode_size (`int`, *optional*, defaults to 10):
+            Both confident regions of the trimap are eroded by a square of this side, in pixels (0 or more).
+        post_process_mask (`bool`, *optional*, defaults to `False`):
+            Remove specks and fill pinholes, keeping the soft edge (rembg's `-ppm`, whose edges are hard;
+            [`~u2net_hf.matting.post_process_mask`]).
+        foreground_colors (`str`, *optional*):
+            `"estimate"`: show the foreground's own colours where the alpha is soft, without the old background
+            mixed in (colour decontamination, rembg's `-dc`; [`~u2net_hf.matting.estimate_foreground`]). Needs the
+            `matting` extra. By default the input's colours, except under `alpha_matting`, which estimates them.
     """
 
     mask_only: bool = False
@@ -81,6 +98,12 @@ class RemoveOptions:
     threshold: float | None = None
     output_format: str | None = None
     compress_level: int | None = None
+    alpha_matting: bool = False
+    alpha_matting_foreground_threshold: int = 240
+    alpha_matting_background_threshold: int = 10
+    alpha_matting_erode_size: int = 10
+    post_process_mask: bool = False
+    foreground_colors: str | None = None
 
     @classmethod
     def create(
@@ -90,8 +113,15 @@ class RemoveOptions:
         threshold: float | None = None,
         output_format: str | None = None,
         compress_level: int | None = None,
+        alpha_matting: bool = False,
+        alpha_matting_foreground_threshold: int = 240,
+        alpha_matting_background_threshold: int = 10,
+        alpha_matting_erode_size: int = 10,
+        post_process_mask: bool = False,
+        foreground_colors: str | None = None,
     ) -> RemoveOptions:
-        """Check the options as a caller gives them and read the colour; one-line `ValueError`s otherwise."""
+        """Check the options as a caller gives them and read the colour; one-line `ValueError`s otherwise (and a
+        one-line `RuntimeError` with the install command when matting is asked for without pymatting)."""
         if mask_only and bg_color is not None:
             raise ValueError("mask_only and bg_color cannot be combined: a mask has no background to colour.")
         if threshold is not None and not (
@@ -105,14 +135,73 @@ class RemoveOptions:
         ):
             raise ValueError(f"compress_level is a zlib level from 0 to 9, got {compress_level!r}.")
         color = parse_color(bg_color) if bg_color is not None else None
+        _check_edge_options(
+            mask_only,
+            threshold,
+            alpha_matting,
+            alpha_matting_foreground_threshold,
+            alpha_matting_background_threshold,
+            alpha_matting_erode_size,
+            foreground_colors,
+        )
         return cls(
-            bool(mask_only), color, None if threshold is None else float(threshold), output_format, compress_level
+            bool(mask_only),
+            color,
+            None if threshold is None else float(threshold),
+            output_format,
+            compress_level,
+            bool(alpha_matting),
+            int(alpha_matting_foreground_threshold),
+            int(alpha_matting_background_threshold),
+            int(alpha_matting_erode_size),
+            bool(post_process_mask),
+            foreground_colors,
         )
 
     @property
     def has_alpha(self) -> bool:
         """Whether results carry transparency (which JPEG, say, cannot store)."""
         return not self.mask_only and (self.bg_color is None or len(self.bg_color) == 4)
+
+
+def _check_edge_options(
+    mask_only: bool,
+    threshold: float | None,
+    alpha_matting: bool,
+    foreground_threshold: int,
+    background_threshold: int,
+    erode_size: int,
+    foreground_colors: str | None,
+) -> None:
+    for option, value in (
+        ("alpha_matting_foreground_threshold", foreground_threshold),
+        ("alpha_matting_background_threshold", background_threshold),
+    ):
+        if not _is_int(value) or not 0 <= value <= 255:
+            raise ValueError(f"{option} is an 8-bit mask level from 0 to 255, got {value!r}.")
+    if not _is_int(erode_size) or erode_size < 0:
+        raise ValueError(f"alpha_matting_erode_size is a size in pixels, 0 or more, got {erode_size!r}.")
+    if foreground_colors not in (None, "estimate"):
+        raise ValueError(
+            f"foreground_colors is None (the input's colours) or 'estimate' (decontaminated), got {foreground_colors!r}."
+        )
+    if alpha_matting and threshold is not None:
+        raise ValueError(
+            "alpha_matting and threshold cannot be combined: matting makes a soft alpha, threshold a hard one."
+        )
+    if foreground_colors is not None and (mask_only or threshold is not None):
+        what = (
+            "a mask has no colours" if mask_only else "a hard threshold leaves no soft edge whose colours to estimate"
+        )
+        raise ValueError(f"foreground_colors='estimate' does nothing here: {what}.")
+    if alpha_matting or foreground_colors is not None:
+        from .matting import require_pymatting
+
+        require_pymatting("alpha matting (alpha_matting)" if alpha_matting else "foreground_colors='estimate'")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _check_output_format(name: str) -> str:
@@ -131,6 +220,7 @@ def compose(
     *,
     alpha: np.ndarray | None = None,
     icc_profile: bytes | None = None,
+    name: str | None = None,
 ) -> PIL.Image.Image:
     """
     Turn an image's foreground probability into the result `options` ask for.
@@ -146,11 +236,29 @@ def compose(
             The image's own alpha channel: the cut-out's alpha is the mask times it.
         icc_profile (`bytes`, *optional*):
             Kept on cut-outs, whose colour channels are the input's own.
+        name (`str`, *optional*):
+            What to call the image in warnings (an edge refinement that could not be done as asked).
 
     Returns:
-        `PIL.Image.Image`: an "L" mask, an RGBA cut-out (the input's own colours wherever the alpha is above 0,
-        black where it is 0, as nothing shows there), or the cut-out over `bg_color` (RGB or RGBA).
+        `PIL.Image.Image`: an "L" mask (the refined alpha under `alpha_matting` or `post_process_mask`), an RGBA
+        cut-out (the input's own colours wherever the alpha is above 0, or the estimated foreground colours where
+        it is soft under `foreground_colors="estimate"` or `alpha_matting`; black where it is 0, as nothing shows
+        there), or the cut-out over `bg_color` (RGB or RGBA).
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> from u2net_hf.background import RemoveOptions, compose
+
+    >>> rgb = np.full((4, 4, 3), 200, np.uint8)
+    >>> probability = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
+    >>> cutout = compose(rgb, probability, RemoveOptions.create(bg_color="white"))
+    >>> cutout.mode, cutout.getpixel((0, 0)), cutout.getpixel((3, 3))
+    ('RGB', (255, 255, 255), (200, 200, 200))
+    ```
     """
+    probability = _refined_probability(rgb, probability, options, name)
     if options.threshold is not None:
         mask = np.where(probability > options.threshold, np.uint8(255), np.uint8(0))
     else:
@@ -158,6 +266,10 @@ def compose(
     if options.mask_only:
         return PIL.Image.fromarray(mask, mode="L")
 
+    if options.alpha_matting or options.foreground_colors == "estimate":
+        from .matting import estimate_foreground
+
+        rgb = estimate_foreground(rgb, probability, name=name)
     alpha = mask if alpha is None else _multiply(mask, alpha)
     if options.bg_color is None:
         result = PIL.Image.fromarray(np.dstack([_visible_colour(rgb, alpha), alpha]), mode="RGBA")
@@ -166,6 +278,27 @@ def compose(
     if icc_profile:
         result.info["icc_profile"] = icc_profile
     return result
+
+
+def _refined_probability(rgb: np.ndarray, probability: np.ndarray, options: RemoveOptions, name: str | None):
+    """The alpha the edge options make of the model's probability (the probability itself without them); the
+    matting module, and pymatting with it, is imported only when one of them is on."""
+    if not (options.post_process_mask or options.alpha_matting):
+        return probability
+    from . import matting
+
+    if options.post_process_mask:
+        probability = matting.post_process_mask(probability)
+    if options.alpha_matting:
+        probability = matting.estimate_alpha(
+            rgb,
+            probability,
+            foreground_threshold=options.alpha_matting_foreground_threshold,
+            background_threshold=options.alpha_matting_background_threshold,
+            erode_size=options.alpha_matting_erode_size,
+            name=name,
+        )
+    return probability
 
 
 def _visible_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -27,7 +27,8 @@ import PIL.ImageOps
 import torch
 from transformers.image_utils import PILImageResampling
 
-from .image_processing_u2net import U2NetImageProcessor, resize_mask, to_rgb_array
+from .image_processing_u2net import U2NetImageProcessor, to_rgb_array
+from .image_transforms_u2net import resize_mask
 from .pretrained import is_hub_id
 
 logger = logging.getLogger(__name__)
@@ -609,7 +610,7 @@ def resize_pair(
     interpolation: `(3, height, width)` and `(1, height, width)` tensors."""
     height, width = (size, size) if isinstance(size, int) else size
     pixel_values = image_processor.preprocess(image, size={"height": height, "width": width}, return_tensors="pt")
-    labels = resize_mask(torch.from_numpy(mask), (height, width), PILImageResampling.BILINEAR)
+    labels = torch.from_numpy(resize_mask(mask, (height, width), PILImageResampling.BILINEAR))
     return pixel_values["pixel_values"][0], labels.clamp_(0, 1)[None]
 
 

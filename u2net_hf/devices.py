@@ -12,8 +12,36 @@ import functools
 import os
 import platform
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 NUM_THREADS_ENV = "U2NET_HF_NUM_THREADS"
+
+
+@dataclass(frozen=True)
+class DeviceName:
+    """A device as PyTorch names it (`"cpu"`, `"cuda"`, `"cuda:1"`, `"mps"`), read without importing torch."""
+
+    type: str
+    index: int | None = None
+
+
+DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
+
+
+def parse_device(device) -> DeviceName:
+    """
+    Read a device name (or a `torch.device`) without importing torch.
+
+    Raises:
+        `ValueError`: one line for a name that is not a device.
+    """
+    if hasattr(device, "type") and hasattr(device, "index"):  # a torch.device
+        return DeviceName(device.type, device.index)
+    text = str(device).strip().lower()
+    kind, _, index = text.partition(":")
+    if kind not in DEVICE_TYPES or (index and not index.isdigit()):
+        raise ValueError(f"Unknown device {str(device)!r}: use 'cpu', 'cuda', 'cuda:1' or 'mps'.")
+    return DeviceName(kind, int(index) if index else None)
 
 
 def resolve_device(device=None, model=None):
@@ -55,6 +83,49 @@ def resolve_device(device=None, model=None):
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"Device {str(device)!r} asked for, but Apple's MPS is not available here; use 'cpu'.")
     return device
+
+
+def default_backend(device=None) -> str:
+    """
+    The fastest correct backend for a device: `"torch"` on a GPU (CUDA or MPS; by default, when this machine has
+    one that PyTorch can use), `"onnxruntime"` on CPUs, where it runs U2-Net faster than PyTorch, and torch where
+    onnxruntime is not installed.
+
+    Deciding imports torch only on machines that show a GPU (an NVIDIA device node, an Apple-silicon Mac), so
+    that CPU machines never load it.
+
+    Args:
+        device (`str` or `torch.device`, *optional*):
+            The device asked for; `None` for "the best one here".
+
+    Example:
+
+    ```python
+    >>> from u2net_hf.devices import default_backend
+
+    >>> default_backend("cpu"), default_backend("cuda")
+    ('onnxruntime', 'torch')
+    ```
+    """
+    import importlib.util
+
+    has_onnxruntime = importlib.util.find_spec("onnxruntime") is not None
+    if device is not None:
+        return "onnxruntime" if parse_device(device).type == "cpu" and has_onnxruntime else "torch"
+    if not has_onnxruntime or _torch_has_a_gpu():
+        return "torch"
+    return "onnxruntime"
+
+
+def _torch_has_a_gpu() -> bool:
+    might_have_one = os.path.exists("/dev/nvidiactl") or (
+        platform.system() == "Darwin" and platform.machine() == "arm64"
+    )
+    if not might_have_one:
+        return False
+    import torch
+
+    return torch.cuda.is_available() or torch.backends.mps.is_available()
 
 
 def default_num_threads(backend: str = "onnxruntime") -> int:
@@ -131,4 +202,14 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-__all__ = ["NUM_THREADS_ENV", "cpu_has_int8_dot_product", "default_num_threads", "resolve_device", "torch_threads"]
+__all__ = [
+    "DEVICE_TYPES",
+    "NUM_THREADS_ENV",
+    "DeviceName",
+    "cpu_has_int8_dot_product",
+    "default_backend",
+    "default_num_threads",
+    "parse_device",
+    "resolve_device",
+    "torch_threads",
+]

@@ -1,5 +1,8 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Image processor for U2-Net: any image in, normalized `pixel_values` out; logits in, masks out."""
+"""Image processor for U2-Net: any image in, normalized `pixel_values` out; logits in, masks out.
+
+The arithmetic lives in `image_transforms_u2net.py` (numpy and Pillow only), which sessions on onnxruntime run
+without transformers; this file gives it transformers' processor API."""
 
 from __future__ import annotations
 
@@ -8,11 +11,12 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-import PIL.Image
-import PIL.ImageOps
 import torch
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
+
+from .image_transforms_u2net import U2NetTransforms
+from .image_transforms_u2net import to_rgb_array as _to_rgb_array
 
 
 class U2NetImageProcessor(BaseImageProcessor):
@@ -115,27 +119,22 @@ class U2NetImageProcessor(BaseImageProcessor):
         Returns:
             [`BatchFeature`] with `pixel_values` of shape `(batch_size, 3, height, width)`.
         """
-        do_resize = self.do_resize if do_resize is None else do_resize
-        size = self.size if size is None else size
-        resample = self.resample if resample is None else resample
-        do_rescale = self.do_rescale if do_rescale is None else do_rescale
-        rescale_factor = self.rescale_factor if rescale_factor is None else rescale_factor
-        rescale_by_max = self.rescale_by_max if rescale_by_max is None else rescale_by_max
-        do_normalize = self.do_normalize if do_normalize is None else do_normalize
-        mean = np.asarray(self.image_mean if image_mean is None else image_mean, dtype=np.float32)
-        std = np.asarray(self.image_std if image_std is None else image_std, dtype=np.float32)
-
-        arrays = []
-        for index, image in enumerate(_as_list(images)):
-            array = to_rgb_array(image, index)
-            if do_resize:
-                array = resize_rgb_array(array, (size["height"], size["width"]), resample)
-            array = array.astype(np.float32)
-            if do_rescale:
-                array = array / max(float(array.max()), 1e-6) if rescale_by_max else array * rescale_factor
-            if do_normalize:
-                array = (array - mean) / std
-            arrays.append(array.transpose(2, 0, 1))
+        transforms = U2NetTransforms.from_dict(
+            {
+                "do_resize": self.do_resize if do_resize is None else do_resize,
+                "size": self.size if size is None else size,
+                "resample": self.resample if resample is None else resample,
+                "do_rescale": self.do_rescale if do_rescale is None else do_rescale,
+                "rescale_factor": self.rescale_factor if rescale_factor is None else rescale_factor,
+                "rescale_by_max": self.rescale_by_max if rescale_by_max is None else rescale_by_max,
+                "do_normalize": self.do_normalize if do_normalize is None else do_normalize,
+                "image_mean": self.image_mean if image_mean is None else image_mean,
+                "image_std": self.image_std if image_std is None else image_std,
+            }
+        )
+        arrays = [
+            transforms.preprocess(_numpy_if_tensor(image), index) for index, image in enumerate(_as_list(images))
+        ]
         if len({a.shape for a in arrays}) > 1 and return_tensors is not None:
             raise ValueError(
                 "Images of different sizes cannot be batched without resizing; keep do_resize=True or pass "
@@ -169,17 +168,9 @@ class U2NetImageProcessor(BaseImageProcessor):
         Returns:
             `list[torch.Tensor]`: float32 masks of shape `(height, width)` with values in [0, 1].
         """
-        probabilities = torch.sigmoid(_logits(outputs)[:, 0].detach().float().cpu())
-        _check_target_sizes(target_sizes, len(probabilities))
-        masks = []
-        for index, probability in enumerate(probabilities):
-            if min_max_normalize:
-                low, high = probability.min(), probability.max()
-                probability = (probability - low) / torch.clamp(high - low, min=1e-12)
-            if target_sizes is not None:
-                probability = resize_mask(probability, tuple(target_sizes[index]), resample)
-            masks.append(probability.clamp_(0, 1))
-        return masks
+        logits = _logits(outputs).detach().float().cpu().numpy()
+        masks = U2NetTransforms.masks(logits, target_sizes, min_max_normalize=min_max_normalize, resample=resample)
+        return [torch.from_numpy(mask) for mask in masks]
 
     def post_process_semantic_segmentation(
         self, outputs, target_sizes: Sequence[tuple[int, int]] | None = None, threshold: float = 0.5
@@ -326,105 +317,22 @@ def _logits(outputs) -> torch.Tensor:
     return logits
 
 
-def _check_target_sizes(target_sizes, batch_size: int) -> None:
-    if target_sizes is not None and len(target_sizes) != batch_size:
-        raise ValueError(f"Got {len(target_sizes)} target sizes for a batch of {batch_size} predictions.")
-
-
 def to_rgb_array(image, index: int = 0) -> np.ndarray:
-    """Any supported image as an `(height, width, 3)` array: uint8 for 8-bit sources, float32 on the
-    0-255 scale otherwise (16-bit and float images keep their precision)."""
-    if isinstance(image, PIL.Image.Image):
-        array = _pil_to_array(image)
-    elif isinstance(image, np.ndarray):
-        array = _numpy_to_array(image, index)
-    elif isinstance(image, torch.Tensor):
-        array = _numpy_to_array(_tensor_to_hwc(image), index)
-    else:
-        raise TypeError(
-            f"Image {index} is a {type(image).__name__}; expected a PIL image, a numpy array or a torch tensor."
-        )
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"Image {index} is empty: size {array.shape[1]}x{array.shape[0]}.")
-    return array
+    """Any supported image (PIL, numpy or torch) as an `(height, width, 3)` array: uint8 for 8-bit sources, float32
+    on the 0-255 scale otherwise (16-bit and float images keep their precision)."""
+    return _to_rgb_array(_numpy_if_tensor(image), index)
 
 
-def _pil_to_array(image: PIL.Image.Image) -> np.ndarray:
-    image = PIL.ImageOps.exif_transpose(image)
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        array = np.asarray(image, dtype=np.float32)
-        # 16-bit PNGs open as "I;16" (or "I"): bring them to the 0-255 scale of 8-bit images.
-        if image.mode.startswith("I;16") or (image.mode == "I" and array.max() > 255):
-            array = array / 257.0
-        return np.repeat(array[..., None], 3, axis=2)
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    return np.asarray(image.convert("RGB"))
-
-
-def _tensor_to_hwc(tensor: torch.Tensor) -> np.ndarray:
-    array = tensor.detach().cpu()
+def _numpy_if_tensor(image):
+    if not isinstance(image, torch.Tensor):
+        return image
+    array = image.detach().cpu()
     if array.dtype == torch.bfloat16 or array.dtype == torch.float16:
         array = array.float()
     array = array.numpy()
     if array.ndim == 3 and array.shape[0] in (1, 2, 3, 4):
         array = array.transpose(1, 2, 0)  # torch convention: channels first
     return array
-
-
-def _numpy_to_array(array: np.ndarray, index: int) -> np.ndarray:
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
-        raise ValueError(
-            f"Image {index} has shape {array.shape}; expected (height, width) or (height, width, channels) "
-            "with 1 to 4 channels."
-        )
-    if array.dtype == np.bool_:
-        array = array.astype(np.uint8) * 255
-    elif array.dtype == np.uint16:
-        array = array.astype(np.float32) / 257.0
-    elif np.issubdtype(array.dtype, np.floating):
-        array = array.astype(np.float32)
-        if not np.isfinite(array).all():
-            raise ValueError(f"Image {index} contains NaN or infinite values.")
-        if array.min() >= 0 and array.max() <= 1:
-            array = array * 255.0
-    elif array.dtype != np.uint8:
-        if array.min() < 0 or array.max() > 255:
-            raise ValueError(f"Image {index} has integer values outside 0-255 (dtype {array.dtype}).")
-        array = array.astype(np.uint8)
-    channels = array.shape[2]
-    if channels in (1, 2):  # gray or gray + alpha
-        return np.repeat(array[..., :1], 3, axis=2)
-    return array[..., :3]
-
-
-def resize_rgb_array(array: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
-    height, width = size
-    if array.shape[:2] == (height, width):
-        return array
-    if array.dtype == np.uint8:
-        return np.asarray(PIL.Image.fromarray(array).resize((width, height), resample=resample))
-    channels = [
-        np.asarray(
-            PIL.Image.fromarray(np.ascontiguousarray(array[..., c], dtype=np.float32)).resize(
-                (width, height), resample=resample
-            )
-        )
-        for c in range(array.shape[2])
-    ]
-    return np.stack(channels, axis=2)
-
-
-def resize_mask(mask: torch.Tensor, size: tuple[int, int], resample) -> torch.Tensor:
-    height, width = size
-    if tuple(mask.shape) == (height, width):
-        return mask
-    resized = PIL.Image.fromarray(mask.numpy().astype(np.float32, copy=False)).resize(
-        (width, height), resample=resample
-    )
-    return torch.from_numpy(np.asarray(resized).copy())
 
 
 __all__ = ["U2NetImageProcessor"]

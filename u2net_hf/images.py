@@ -21,7 +21,7 @@ import PIL.Image
 import PIL.ImageOps
 
 from .files import atomic_write
-from .image_processing_u2net import to_rgb_array
+from .image_transforms_u2net import to_rgb_array
 
 ImageInput = str | os.PathLike | bytes | bytearray | memoryview | PIL.Image.Image | np.ndarray
 

@@ -242,7 +242,7 @@ def load_instructions(
         intro = (
             "This repo holds the model's code, so transformers alone loads it: no other package is needed. "
             "`trust_remote_code=True` runs the repo's Python files (`configuration_u2net.py`, `modeling_u2net.py`, "
-            "`image_processing_u2net.py`, `pipelines.py`) on your machine: read them first, and pin a reviewed "
+            "`image_processing_u2net.py`, `image_transforms_u2net.py`, `pipelines.py`) on your machine: read them first, and pin a reviewed "
             "commit with `revision=`."
         )
         package_import, trust = "", ", trust_remote_code=True"

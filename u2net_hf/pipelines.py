@@ -22,7 +22,19 @@ from transformers import Pipeline
 from .image_processing_u2net import to_rgb_array
 
 # The options of `remove_background` that pass through, and those a Python without u2net-hf can do.
-REMOVE_OPTIONS = ("mask_only", "bg_color", "threshold", "output_format", "compress_level")
+REMOVE_OPTIONS = (
+    "mask_only",
+    "bg_color",
+    "threshold",
+    "output_format",
+    "compress_level",
+    "alpha_matting",
+    "alpha_matting_foreground_threshold",
+    "alpha_matting_background_threshold",
+    "alpha_matting_erode_size",
+    "post_process_mask",
+    "foreground_colors",
+)
 STANDALONE_OPTIONS = ("mask_only", "threshold")
 
 
@@ -103,7 +115,7 @@ class BackgroundRemovalPipeline(Pipeline):
                     "gives the soft cut-out or mask (return_mask=, threshold=)."
                 )
         elif options:
-            options = {"options": self.package.RemoveOptions.create(**{**_no_options(), **options})}
+            options = {"options": self.package.RemoveOptions.create(**options)}
         preprocess = {"timeout": timeout} if timeout is not None else {}
         return preprocess, {}, options
 
@@ -127,7 +139,7 @@ class BackgroundRemovalPipeline(Pipeline):
         )
         probability = probability.numpy()
         if self.package is not None:
-            options = options or self.package.RemoveOptions.create(**_no_options())
+            options = options or self.package.RemoveOptions.create()
             return self.package.finish(source, probability, options)
         return _compose(source, probability, mask_only=mask_only, threshold=threshold)
 
@@ -140,10 +152,6 @@ class Source:
         self.rgb = rgb
         self.alpha = alpha
         self.prepared = prepared
-
-
-def _no_options() -> dict:
-    return dict.fromkeys(REMOVE_OPTIONS) | {"mask_only": False}
 
 
 def _package():

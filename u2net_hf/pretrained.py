@@ -1,6 +1,9 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """One way to name a model everywhere (API, CLI, torch.hub): a bundled name, a local folder, a Hub repo id
-or an already loaded model."""
+or an already loaded model.
+
+Naming and resolving models needs neither torch nor transformers (the onnxruntime runtime resolves names too);
+the loaders import them when they run."""
 
 from __future__ import annotations
 
@@ -9,15 +12,20 @@ import logging
 import os
 import pickle
 import re
+import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from safetensors import SafetensorError
 
-from .image_processing_u2net import U2NetImageProcessor
-from .modeling_u2net import U2NetForImageSegmentation
+if TYPE_CHECKING:
+    import torch
+
+    from .image_processing_u2net import U2NetImageProcessor
+    from .modeling_u2net import U2NetForImageSegmentation
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -56,6 +64,8 @@ PRETRAINED_VARIANTS = {
     )
 }
 DEFAULT_MODEL = "u2net-lite"
+# rembg's names for the same official weights (`rembg i -m u2netp`), accepted wherever a model is named.
+REMBG_MODEL_NAMES = {"u2netp": "u2net-lite", "u2net": "u2net-full"}
 logger = logging.getLogger(__name__)
 
 
@@ -63,6 +73,13 @@ class ModelLoadError(OSError, ValueError):
     """A model that cannot be loaded, in one line naming it and the problem. An `OSError`, as transformers'
     `from_pretrained` raises for files it cannot find or read, and a `ValueError`, as the rest of the package
     raises for bad input."""
+
+
+def is_torch_module(model) -> bool:
+    """Whether `model` is a loaded PyTorch model, without importing torch to ask (if torch was never imported,
+    no object can be one)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
 
 
 def is_hub_id(spec: str) -> bool:
@@ -78,13 +95,13 @@ def resolve_model_path(model: str | os.PathLike | None = None) -> str:
         model (`str` or `os.PathLike`, *optional*, defaults to `"u2net-lite"`):
             A bundled model name (`"u2net-lite"`), a local folder saved with `save_pretrained`, or a Hub repo
             id such as `"org/u2net-lite"`. A known name that is not bundled (`"u2net-full"`) resolves to its
-            Hub repo id.
+            Hub repo id; rembg's names for the same weights (`"u2netp"`, `"u2net"`) work too.
 
     Returns:
         `str`: a local folder or a Hub repo id.
     """
     spec = DEFAULT_MODEL if model is None else os.fspath(model)
-    variant = PRETRAINED_VARIANTS.get(spec)
+    variant = PRETRAINED_VARIANTS.get(REMBG_MODEL_NAMES.get(spec, spec))
     if variant is not None:
         return str(variant.bundled_path) if variant.bundled else variant.repo_id
     path = Path(spec).expanduser()
@@ -124,10 +141,13 @@ def quiet_loading() -> Iterator[None]:
         yield
     finally:
         transformers_logging.set_verbosity(verbosity)
-        if bars:
-            transformers_logging.enable_progress_bar()
-        if hub_bars:
-            hub_utils.enable_progress_bars()
+        with warnings.catch_warnings():
+            # huggingface_hub warns when HF_HUB_DISABLE_PROGRESS_BARS overrules a restore; nothing to say here.
+            warnings.simplefilter("ignore", UserWarning)
+            if bars:
+                transformers_logging.enable_progress_bar()
+            if hub_bars:
+                hub_utils.enable_progress_bars()
 
 
 def describe_load_error(error: BaseException) -> str:
@@ -294,7 +314,9 @@ def load_model(
     ('U2NetForImageSegmentation', False)
     ```
     """
-    if isinstance(model, torch.nn.Module):
+    from .modeling_u2net import U2NetForImageSegmentation
+
+    if is_torch_module(model):
         return model.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else model
     kwargs = {"revision": revision} if revision is not None else {}
     spec = DEFAULT_MODEL if model is None else os.fspath(model)
@@ -326,7 +348,9 @@ def load_image_processor(
         [`U2NetImageProcessor`]: a new processor; the default one for a folder saved without
         `preprocessor_config.json` and for models not loaded from a folder.
     """
-    if isinstance(model, torch.nn.Module):
+    from .image_processing_u2net import U2NetImageProcessor
+
+    if is_torch_module(model):
         folder = Path(getattr(model, "name_or_path", "") or "")
         if not (folder / "preprocessor_config.json").is_file():
             return U2NetImageProcessor()
@@ -373,6 +397,7 @@ def create_model(
         [`U2NetForImageSegmentation`], in eval mode when pretrained.
     """
     from .configuration_u2net import U2NetConfig
+    from .modeling_u2net import U2NetForImageSegmentation
 
     if name not in PRETRAINED_VARIANTS:
         raise ValueError(f"Unknown U2-Net variant {name!r}; choose one of {sorted(PRETRAINED_VARIANTS)}.")

@@ -1,26 +1,25 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """Make U2-Net known to the transformers Auto classes, to `pipeline("image-segmentation")` and to
-`pipeline("background-removal")`; and make saved folders loadable as remote code."""
+`pipeline("background-removal")`; and make saved folders loadable as remote code.
+
+`import u2net_hf` imports neither transformers nor torch (background removal on onnxruntime needs neither), so
+the registration waits for transformers: [`register_when_transformers_loads`] runs [`register_u2net`] as soon as
+transformers is imported (at once when it already is), the way post-import hooks do. A program that uses
+`AutoModel` imports transformers, and finds U2-Net registered when it does.
+"""
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
 import shutil
+import sys
+import threading
+import warnings
 from pathlib import Path
 
-from transformers import (
-    AutoConfig,
-    AutoImageProcessor,
-    AutoModel,
-    AutoModelForImageSegmentation,
-    AutoModelForSemanticSegmentation,
-)
-
-from .configuration_u2net import U2NetConfig
 from .files import write_text_atomically
-from .image_processing_u2net import U2NetImageProcessor, quiet_routine_messages
-from .modeling_u2net import U2NetForImageSegmentation
 
 BACKGROUND_REMOVAL_TASK = "background-removal"
 
@@ -39,19 +38,37 @@ IMAGE_PROCESSOR_AUTO_MAP = {"AutoImageProcessor": "image_processing_u2net.U2NetI
 
 def register_u2net() -> None:
     """
-    Register U2-Net with transformers' Auto classes; idempotent. Runs on `import u2net_hf`.
+    Register U2-Net with transformers' Auto classes and register `pipeline("background-removal")`; idempotent.
+    Runs by itself once transformers is imported (see [`register_when_transformers_loads`]).
 
     `AutoModel`, `AutoModelForImageSegmentation` and `AutoModelForSemanticSegmentation` all give
     [`U2NetForImageSegmentation`]: every U2-Net checkpoint holds the side outputs and the fusion, and without them
     there is no mask. [`U2NetModel`] (the stage features) is loaded by name, `U2NetModel.from_pretrained(...)`.
     """
+    register_auto_classes()
+    register_background_removal_pipeline()
+
+
+def register_auto_classes() -> None:
+    """Register U2-Net's configuration, models and image processor with transformers' Auto classes; idempotent."""
+    from transformers import (
+        AutoConfig,
+        AutoImageProcessor,
+        AutoModel,
+        AutoModelForImageSegmentation,
+        AutoModelForSemanticSegmentation,
+    )
+
+    from .configuration_u2net import U2NetConfig
+    from .image_processing_u2net import U2NetImageProcessor, quiet_routine_messages
+    from .modeling_u2net import U2NetForImageSegmentation
+
     AutoConfig.register(U2NetConfig.model_type, U2NetConfig, exist_ok=True)
     AutoModel.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoModelForImageSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoModelForSemanticSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoImageProcessor.register(U2NetConfig, slow_image_processor_class=U2NetImageProcessor, exist_ok=True)
     quiet_routine_messages()
-    register_background_removal_pipeline()
 
 
 def register_background_removal_pipeline() -> None:
@@ -60,6 +77,7 @@ def register_background_removal_pipeline() -> None:
     Cheap: the pipeline module imports only what its class needs, and loads the package's sessions when a pipeline
     is first made.
     """
+    from transformers import AutoModelForImageSegmentation
     from transformers.pipelines import PIPELINE_REGISTRY
 
     from .pipelines import BackgroundRemovalPipeline
@@ -72,7 +90,115 @@ def register_background_removal_pipeline() -> None:
     )
 
 
-REMOTE_CODE_FILES = ("configuration_u2net.py", "modeling_u2net.py", "image_processing_u2net.py", "pipelines.py")
+# transformers' module whose import makes a registration due -> the registration. The Auto classes are needed
+# once `transformers.models.auto` is imported (by `from transformers import AutoModel`, `pipeline`, ...), the
+# pipeline task once `transformers.pipelines` is: a plain `import transformers` (1 s) stays as light as it is.
+REGISTRATIONS = {
+    "transformers.models.auto": register_auto_classes,
+    "transformers.pipelines": register_background_removal_pipeline,
+}
+
+
+class _RegisterWhenTransformersLoads(importlib.abc.MetaPathFinder):
+    """
+    A post-import hook: wraps the loaders of transformers' modules and of this package's own, and runs each of
+    `REGISTRATIONS` once its module has been imported. Registering imports our model trio, which imports
+    transformers: a registration waits until no module of either package is still executing, so that it never
+    meets a half-initialized one (transformers' own modules import `transformers.models.auto` midway).
+    """
+
+    def __init__(self):
+        self._executing = 0  # watched modules whose code is running now, in any thread
+        self._done: set[str] = set()
+        self._lock = threading.RLock()
+
+    def find_spec(self, fullname, path=None, target=None):
+        if not (fullname == "transformers" or fullname.startswith(("transformers.", f"{__package__}."))):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _Watched(spec.loader, self)
+        return spec
+
+    def install(self) -> None:
+        with self._lock:
+            if self not in sys.meta_path and len(self._done) < len(REGISTRATIONS):
+                sys.meta_path.insert(0, self)
+        self.register_what_is_due()
+
+    def executed(self, started: bool) -> None:
+        with self._lock:
+            self._executing += 1 if started else -1
+        if not started:
+            self.register_what_is_due()
+
+    def register_what_is_due(self) -> None:
+        with self._lock:
+            if self._executing:
+                return
+            due = [module for module in REGISTRATIONS if module not in self._done and module in sys.modules]
+            self._done.update(due)  # one try each: a registration that fails says so once, below
+            if len(self._done) == len(REGISTRATIONS) and self in sys.meta_path:
+                sys.meta_path.remove(self)
+        for module in due:
+            try:
+                REGISTRATIONS[module]()
+            except Exception as error:  # an import that succeeded must not fail because of us
+                warnings.warn(
+                    f"u2net_hf could not register U2-Net with transformers ({error}); call "
+                    "u2net_hf.register_u2net() once transformers is imported.",
+                    stacklevel=2,
+                )
+
+
+class _Watched(importlib.abc.Loader):
+    """A module's own loader, reporting to the hook when its code starts and ends."""
+
+    def __init__(self, loader, hook: _RegisterWhenTransformersLoads):
+        self._loader = loader
+        self._hook = hook
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        module.__loader__ = self._loader  # the module keeps its own loader (for get_source, resources...)
+        self._hook.executed(started=True)
+        try:
+            self._loader.exec_module(module)
+        finally:
+            self._hook.executed(started=False)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+_HOOK = _RegisterWhenTransformersLoads()
+
+
+def register_when_transformers_loads() -> None:
+    """
+    Run each registration of U2-Net with transformers (the Auto classes, the background-removal pipeline) now if
+    its part of transformers is imported, else as soon as it is; idempotent. Runs on `import u2net_hf`, which
+    thereby stays free of transformers and torch.
+    """
+    _HOOK.install()
+
+
+REMOTE_CODE_FILES = (
+    "configuration_u2net.py",
+    "modeling_u2net.py",
+    "image_processing_u2net.py",
+    "image_transforms_u2net.py",
+    "pipelines.py",
+)
 # Written into config.json of remote-code folders: `pipeline("background-removal", model=...,
 # trust_remote_code=True)` then loads the pipeline class from the repo's own `pipelines.py`.
 CUSTOM_PIPELINES = {

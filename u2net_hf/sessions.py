@@ -14,27 +14,33 @@ import collections
 import functools
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import PIL.Image
-import torch
 
-from .background import Color, RemoveOptions, compose
-from .devices import default_num_threads, resolve_device, torch_threads
-from .image_processing_u2net import U2NetImageProcessor
+from .background import RemoveOptions, compose
+from .devices import default_backend, default_num_threads, resolve_device, torch_threads
+from .image_transforms_u2net import U2NetTransforms
 from .images import ImageInput, encode_image, image_name, load_image, png_save_options, rgb_and_alpha
-from .onnx import OnnxU2Net, cached_onnx_export, is_onnx_file, load_onnx_model, providers_for_device
-from .optimization import optimize_for_inference
-from .pretrained import DEFAULT_MODEL, load_image_processor, load_model, quiet_loading, resolve_model_path
+from .onnx.runtime import OnnxU2Net, is_onnx_file, open_onnx_file, prebuilt_onnx_file, providers_for_device
+from .pretrained import DEFAULT_MODEL, is_torch_module, resolve_model_path
+
+if TYPE_CHECKING:
+    import torch
+
+    from .image_processing_u2net import U2NetImageProcessor
 
 ImageOutput = PIL.Image.Image | bytes | np.ndarray
-ModelInput = str | os.PathLike | torch.nn.Module | OnnxU2Net | None
+# Union, not `|`: torch.nn.Module is named as a string, torch being imported only where a torch model is used.
+ModelInput = Union[str, os.PathLike, "torch.nn.Module", OnnxU2Net, None]
 BACKENDS = ("torch", "onnxruntime")
 ERROR_MODES = ("raise", "return")
 # Sessions kept by the functional API (`remove_background(model=...)`): a few models at once, the oldest
@@ -80,7 +86,8 @@ class PreparedImage:
     Args:
         index (`int`): Its position in the run.
         name (`str`): Its path, or `"image N"`.
-        pixel_values (`torch.Tensor`, *optional*): The model's input (`None` when no processor was given).
+        pixel_values (`np.ndarray` of shape `(1, 3, height, width)`, *optional*): The model's input (`None` when
+            no processor was given).
         rgb (`np.ndarray`): Its 8-bit RGB pixels, as the processor sees them.
         alpha (`np.ndarray`, *optional*): Its own alpha channel.
         icc_profile (`bytes`, *optional*): The ICC profile the cut-out keeps.
@@ -89,7 +96,7 @@ class PreparedImage:
 
     index: int
     name: str
-    pixel_values: torch.Tensor | None
+    pixel_values: np.ndarray | None
     rgb: np.ndarray
     alpha: np.ndarray | None
     icc_profile: bytes | None
@@ -100,12 +107,11 @@ class PreparedImage:
         return self.rgb.shape[:2]
 
 
-def prepare_image(
-    image: ImageInput, index: int = 0, image_processor: U2NetImageProcessor | None = None
-) -> PreparedImage:
+def prepare_image(image: ImageInput, index: int = 0, image_processor=None) -> PreparedImage:
     """
     Decode an image (see [`~u2net_hf.images.load_image`]) and make it ready for the model (through
-    `image_processor`, when given) and for [`cut_out`]: the one preparation every surface shares.
+    `image_processor`, a [`U2NetImageProcessor`] or its [`~u2net_hf.image_transforms_u2net.U2NetTransforms`],
+    when given) and for [`cut_out`]: the one preparation every surface shares.
 
     Raises:
         `ValueError` or `TypeError`: one line naming the image.
@@ -118,7 +124,7 @@ def prepare_image(
     del picture
     pixel_values = None
     if image_processor is not None:
-        pixel_values = image_processor.preprocess(rgb, return_tensors="pt")["pixel_values"]
+        pixel_values = U2NetTransforms.of(image_processor).preprocess(rgb, index)[None]
     return PreparedImage(index, name, pixel_values, rgb, alpha, icc, _output_kind(image))
 
 
@@ -133,13 +139,15 @@ class Session:
 
     Args:
         model ([`U2NetForImageSegmentation`], a `torch.nn.Module` or [`~u2net_hf.onnx.OnnxU2Net`]):
-            The loaded model; called as `model(pixel_values).logits`.
-        image_processor ([`U2NetImageProcessor`]):
-            The model's preprocessing and mask post-processing.
+            The loaded model; on torch called as `model(pixel_values).logits`, on onnxruntime as
+            `model.run(pixel_values)`.
+        image_processor ([`U2NetImageProcessor`] or [`~u2net_hf.image_transforms_u2net.U2NetTransforms`]):
+            The model's preprocessing and mask post-processing: the processor, or its settings alone (which
+            need no transformers).
         backend (`str`):
             `"torch"` or `"onnxruntime"`.
         device (`torch.device`, *optional*):
-            Where the model's inputs go (`None`: onnxruntime places them itself).
+            Where the model's inputs go on torch (`None` on onnxruntime, which places them itself).
         num_threads (`int`, *optional*):
             CPU threads of the model. On torch, PyTorch's thread count while the model runs (`None`: leave
             PyTorch's setting alone); onnxruntime sessions were given theirs when they were opened.
@@ -162,30 +170,41 @@ class Session:
     def __init__(
         self,
         model,
-        image_processor: U2NetImageProcessor,
+        image_processor,
         *,
         backend: str,
-        device: torch.device | None = None,
+        device=None,
         num_threads: int | None = None,
         name: str | None = None,
     ):
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}: use 'torch' or 'onnxruntime'.")
         self.model = model
-        self.image_processor = image_processor
+        self.transforms = U2NetTransforms.of(image_processor)
+        self._image_processor = None if isinstance(image_processor, U2NetTransforms) else image_processor
         self.backend = backend
         self.device = device
         self.num_threads = num_threads
         self.name = name or str(getattr(model, "name_or_path", "") or type(model).__name__)
-        self._placement = _input_placement(model)
+        self._placement = _input_placement(model) if backend == "torch" else None
         self._model_lock = threading.Lock()
 
     def __repr__(self) -> str:
         device = self.device if self.device is not None else getattr(self.model, "providers", None)
         return f"Session({self.name!r}, backend={self.backend!r}, device={device}, num_threads={self.num_threads})"
 
-    def with_image_processor(self, image_processor: U2NetImageProcessor) -> Session:
-        """The same loaded model (and the same lock) with another image processor."""
+    @property
+    def image_processor(self) -> U2NetImageProcessor:
+        """The model's [`U2NetImageProcessor`] (made from its transforms on first use, which imports
+        transformers)."""
+        if self._image_processor is None:
+            from .image_processing_u2net import U2NetImageProcessor
+
+            self._image_processor = U2NetImageProcessor(**self.transforms.processor_kwargs())
+        return self._image_processor
+
+    def with_image_processor(self, image_processor) -> Session:
+        """The same loaded model (and the same lock) with another image processor (or transforms)."""
         session = Session(
             self.model,
             image_processor,
@@ -197,23 +216,36 @@ class Session:
         session._model_lock = self._model_lock
         return session
 
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+    def forward(self, pixel_values):
         """
         Run the model on a batch of processed images.
 
         Args:
-            pixel_values (`torch.Tensor` of shape `(batch_size, 3, height, width)`):
-                As made by the session's image processor.
+            pixel_values (`np.ndarray` or `torch.Tensor` of shape `(batch_size, 3, height, width)`):
+                As made by the session's transforms (or its image processor).
 
         Returns:
-            `torch.Tensor` of shape `(batch_size, 1, height, width)`: the fused logits, in float32.
+            The fused logits, float32, of shape `(batch_size, 1, height, width)`: a `torch.Tensor` for a tensor,
+            else an `np.ndarray`.
         """
-        # onnxruntime sessions got their threads when they were opened; PyTorch's pool is set per call.
-        threads = torch_threads(self.num_threads) if self.backend == "torch" and self.num_threads else nullcontext()
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(pixel_values, torch.Tensor):
+            return torch.from_numpy(self._logits(pixel_values.detach().float().cpu().numpy()))
+        return self._logits(np.asarray(pixel_values, dtype=np.float32))
+
+    def _logits(self, pixel_values: np.ndarray) -> np.ndarray:
         # One batch at a time: PyTorch's and onnxruntime's thread pools are shared, and a second batch running
         # beside the first would only slow both down (and change reduction orders, so results).
-        with self._model_lock, threads, torch.inference_mode():
-            return self.model(pixel_values.to(**self._placement)).logits.float()
+        with self._model_lock:
+            if self.backend == "onnxruntime":
+                return self.model.run(pixel_values)[0]
+            import torch
+
+            # onnxruntime sessions got their threads when they were opened; PyTorch's pool is set per call.
+            threads = torch_threads(self.num_threads) if self.num_threads else nullcontext()
+            with threads, torch.inference_mode():
+                inputs = torch.from_numpy(pixel_values).to(**self._placement)
+                return self.model(inputs).logits.float().cpu().numpy()
 
     def predict(self, images: ImageInput | Iterable[ImageInput], *, batch_size: int = 4):
         """
@@ -232,23 +264,21 @@ class Session:
         masks = list(self._run([images] if single else images, _check_batch_size(batch_size), "raise", _probability))
         return masks[0] if single else masks
 
-    def remove(
-        self,
-        image: ImageInput,
-        *,
-        mask_only: bool = False,
-        bg_color: Color | None = None,
-        threshold: float | None = None,
-        output_format: str | None = None,
-        compress_level: int | None = None,
-    ) -> ImageOutput:
+    def remove(self, image: ImageInput, **options) -> ImageOutput:
         """
-        Remove the background of one image. The options are those of [`remove_background`].
+        Remove the background of one image.
+
+        Args:
+            image (`str`, `os.PathLike`, `bytes`, `PIL.Image.Image` or `np.ndarray`):
+                See [`remove_background`].
+            **options:
+                The options of a removal (`mask_only`, `bg_color`, `threshold`, `output_format`, ...): see
+                [`~u2net_hf.background.RemoveOptions`].
 
         Returns:
             `PIL.Image.Image`, `bytes` or `np.ndarray`: see [`remove_background`].
         """
-        options = RemoveOptions.create(mask_only, bg_color, threshold, output_format, compress_level)
+        options = RemoveOptions.create(**options)
         return next(self._run([image], 1, "raise", functools.partial(cut_out, options=options)))
 
     def remove_many(
@@ -257,11 +287,7 @@ class Session:
         *,
         batch_size: int = 4,
         errors: str = "raise",
-        mask_only: bool = False,
-        bg_color: Color | None = None,
-        threshold: float | None = None,
-        output_format: str | None = None,
-        compress_level: int | None = None,
+        **options,
     ) -> Iterator[ImageOutput | RemovalError]:
         """
         Remove the backgrounds of many images, running the model on `batch_size` images at a time.
@@ -280,16 +306,8 @@ class Session:
             errors (`str`, *optional*, defaults to `"raise"`):
                 `"raise"`: an image that cannot be processed stops the run with its `ValueError`. `"return"`: a
                 [`RemovalError`] naming it is yielded in its place and the run goes on.
-            mask_only (`bool`, *optional*, defaults to `False`):
-                See [`remove_background`].
-            bg_color (`str` or `tuple[int, ...]`, *optional*):
-                See [`remove_background`].
-            threshold (`float`, *optional*):
-                See [`remove_background`].
-            output_format (`str`, *optional*):
-                See [`remove_background`].
-            compress_level (`int`, *optional*):
-                See [`remove_background`].
+            **options:
+                The options of a removal: see [`~u2net_hf.background.RemoveOptions`].
 
         Example:
 
@@ -305,13 +323,13 @@ class Session:
         """
         if errors not in ERROR_MODES:
             raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}.")
-        options = RemoveOptions.create(mask_only, bg_color, threshold, output_format, compress_level)
+        options = RemoveOptions.create(**options)
         return self._run(images, _check_batch_size(batch_size), errors, functools.partial(cut_out, options=options))
 
     def _run(self, images: Iterable, batch_size: int, errors: str, finish: Callable) -> Iterator:
         # On full-size photos, decoding, resizing and compositing cost more than the model: they run in threads,
         # one per image of a batch (Pillow and numpy release the GIL), while the model runs on the whole batch.
-        workers = min(batch_size, os.cpu_count() or 1)
+        workers = min(max(batch_size, 2), os.cpu_count() or 1)
         with ThreadPoolExecutor(workers, thread_name_prefix="u2net-hf") if workers > 1 else nullcontext() as pool:
             prepare = functools.partial(self._prepare, errors=errors)
             batches = _batched(enumerate(images), batch_size)
@@ -335,7 +353,7 @@ class Session:
     def _prepare(self, indexed: tuple[int, ImageInput], errors: str) -> PreparedImage | RemovalError:
         index, image = indexed
         try:
-            return prepare_image(image, index, self.image_processor)
+            return prepare_image(image, index, self.transforms)
         except _IMAGE_ERRORS as error:
             if errors == "raise":
                 raise
@@ -345,7 +363,7 @@ class Session:
         if not ready:
             return []
         try:
-            logits = self.forward(torch.cat([item.pixel_values for item in ready]))
+            logits = self._logits(np.concatenate([item.pixel_values for item in ready]))
         except (RuntimeError, ValueError) as error:
             if errors == "raise":
                 raise
@@ -353,8 +371,7 @@ class Session:
                 return [RemovalError.from_error(ready[0].name, ready[0].index, error)]
             # One image broke the batch (say, an odd size the model cannot take): run them one by one.
             return [result for item in ready for result in self._probabilities([item], errors)]
-        masks = self.image_processor.post_process_saliency({"logits": logits}, target_sizes=[i.size for i in ready])
-        return [mask.numpy() for mask in masks]
+        return self.transforms.masks(logits, target_sizes=[item.size for item in ready])
 
     @staticmethod
     def _finish(item: PreparedImage, probability, *, finish: Callable, errors: str):
@@ -377,7 +394,7 @@ def cut_out(item: PreparedImage, probability: np.ndarray, *, options: RemoveOpti
     The result `options` ask for, from a prepared image and its foreground probability at full size (see
     [`~u2net_hf.background.compose`]), in the kind of its input, or encoded in `options.output_format`.
     """
-    result = compose(item.rgb, probability, options, alpha=item.alpha, icc_profile=item.icc_profile)
+    result = compose(item.rgb, probability, options, alpha=item.alpha, icc_profile=item.icc_profile, name=item.name)
     if options.output_format is not None or item.kind is bytes:
         fmt = options.output_format or "PNG"
         params = png_save_options(options.compress_level) if fmt == "PNG" else {}
@@ -423,8 +440,8 @@ def _check_batch_size(batch_size) -> int:
 
 
 def _input_placement(model) -> dict:
-    """The device and dtype a model's inputs must have. PyTorch and ONNX models say so as `.device`/`.dtype`;
-    a plain `nn.Module` is asked through its parameters."""
+    """The device and dtype a torch model's inputs must have. PyTorch models say so as `.device`/`.dtype`; a
+    plain `nn.Module` is asked through its parameters."""
     if hasattr(model, "device") and hasattr(model, "dtype"):
         return {"device": model.device, "dtype": model.dtype}
     parameter = next(model.parameters())
@@ -435,7 +452,7 @@ def new_session(
     model: ModelInput = None,
     *,
     backend: str | None = None,
-    device: str | torch.device | None = None,
+    device: str | None = None,
     int8: bool = False,
     num_threads: int | None = None,
     revision: str | None = None,
@@ -447,19 +464,22 @@ def new_session(
     Args:
         model (`str`, `os.PathLike`, [`U2NetForImageSegmentation`] or [`~u2net_hf.onnx.OnnxU2Net`], *optional*, defaults to `"u2net-lite"`):
             A bundled model name, a local folder saved with `save_pretrained`, a Hub repo id, an `.onnx` file made
-            by `u2net-hf export-onnx`, or a loaded model. A named model is resolved once and runs in the
-            optimized inference mode on torch (see [`~u2net_hf.optimization.optimize_for_inference`]:
-            probabilities within 1e-4 of the eager model's); a model object runs as it is, never copied.
+            by `u2net-hf export-onnx`, or a loaded model. On onnxruntime, a named model runs its prebuilt ONNX
+            files when its folder has them (the bundled model does: no export, no torch), else its export, made
+            on first use and cached on disk. On torch, a named model runs in the optimized inference mode (see
+            [`~u2net_hf.optimization.optimize_for_inference`]: probabilities within 1e-4 of the eager model's); a
+            model object runs as it is, never copied.
         backend (`str`, *optional*):
-            `"torch"`, or `"onnxruntime"`: the model's ONNX export (made on first use and cached on disk),
-            faster on CPUs. By default `"onnxruntime"` for an `.onnx` file, a loaded `OnnxU2Net` or `int8=True`,
-            else `"torch"`.
+            `"onnxruntime"` or `"torch"`. By default the fastest correct one here (see
+            [`~u2net_hf.devices.default_backend`]): onnxruntime on CPUs (probabilities within 2e-4 of torch's),
+            torch where a CUDA or MPS GPU is at hand (or onnxruntime is missing); always torch for a loaded torch
+            model unless `int8=True`, always onnxruntime for an `.onnx` file or a loaded `OnnxU2Net`.
         device (`str` or `torch.device`, *optional*):
             `"cpu"`, `"cuda"`, `"cuda:1"`, `"mps"` (torch only). By default the first CUDA GPU when there is one,
             else the CPU; a loaded model stays where it is.
         int8 (`bool`, *optional*, defaults to `False`):
-            Run the int8 export under onnxruntime: about twice as fast as float32 on CPUs, with masks that move a
-            little (mask IoU 0.98-0.999 against float32 on real photos).
+            Run the int8 model under onnxruntime (mask IoU 0.98-0.999 against float32 on real photos): faster than
+            float32 on CPUs with int8 dot products (VNNI, ARM64), not on plain AVX2 (see docs/performance.md).
         num_threads (`int`, *optional*):
             CPU threads for the model. By default [`~u2net_hf.devices.default_num_threads`]: every core for
             onnxruntime, the idle cores for PyTorch (or `U2NET_HF_NUM_THREADS`).
@@ -480,30 +500,31 @@ def new_session(
     >>> from u2net_hf import new_session
 
     >>> session = new_session("u2net-lite", device="cpu")
-    >>> session.backend, session.device
-    ('torch', device(type='cpu'))
+    >>> session.backend
+    'onnxruntime'
+    >>> new_session("u2net-lite", backend="torch", device="cpu").device
+    device(type='cpu')
     ```
     """
     if isinstance(model, Session):
         return model
-    backend = _choose_backend(model, backend, int8)
+    backend = _choose_backend(model, backend, int8, device)
     if num_threads is not None and (
         isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
     ):
         raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}.")
-    name = None if isinstance(model, (torch.nn.Module, OnnxU2Net)) else os.fspath(model or DEFAULT_MODEL)
-    # No progress bars or load reports from transformers while we load (problems raise instead); the caller's
-    # logging settings come back afterwards.
-    with quiet_loading():
-        if backend == "torch":
-            return _torch_session(model, device, num_threads, revision, name)
-        return _onnxruntime_session(model, device, int8, num_threads, revision, name)
+    name = None if is_torch_module(model) or isinstance(model, OnnxU2Net) else os.fspath(model or DEFAULT_MODEL)
+    if backend == "torch":
+        return _torch_session(model, device, num_threads, revision, name)
+    return _onnxruntime_session(model, device, int8, num_threads, revision, name)
 
 
-def _choose_backend(model: ModelInput, backend: str | None, int8: bool) -> str:
+def _choose_backend(model: ModelInput, backend: str | None, int8: bool, device) -> str:
     is_onnx = isinstance(model, OnnxU2Net) or is_onnx_file(model)
     if backend is None:
-        return "onnxruntime" if is_onnx or int8 else "torch"
+        if is_onnx or int8:
+            return "onnxruntime"
+        return "torch" if is_torch_module(model) else default_backend(device)
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}: use 'torch' or 'onnxruntime'.")
     if backend == "torch" and int8:
@@ -518,13 +539,19 @@ def _choose_backend(model: ModelInput, backend: str | None, int8: bool) -> str:
 
 
 def _torch_session(model, device, num_threads, revision, name) -> Session:
+    from .optimization import optimize_for_inference
+    from .pretrained import load_image_processor, load_model, quiet_loading
+
     device = resolve_device(device, model)
-    if isinstance(model, torch.nn.Module):
-        loaded, processor = load_model(model, device=device), load_image_processor(model)  # the caller's, as it is
-    else:
-        path = resolve_model_path(model)
-        loaded = optimize_for_inference(load_model(path, device=device, revision=revision))
-        processor = load_image_processor(path, revision=revision)
+    # No progress bars or load reports from transformers while we load (problems raise instead); the caller's
+    # logging settings come back afterwards.
+    with quiet_loading():
+        if is_torch_module(model):
+            loaded, processor = load_model(model, device=device), load_image_processor(model)  # the caller's, as is
+        else:
+            path = resolve_model_path(model)
+            loaded = optimize_for_inference(load_model(path, device=device, revision=revision))
+            processor = load_image_processor(path, revision=revision)
     placement = _input_placement(loaded)["device"]
     if placement.type == "cpu" and num_threads is None:
         # PyTorch's thread pool slows down several times over when it shares busy cores: the idle ones only.
@@ -535,20 +562,39 @@ def _torch_session(model, device, num_threads, revision, name) -> Session:
 def _onnxruntime_session(model, device, int8, num_threads, revision, name) -> Session:
     providers = providers_for_device(device)
     threads = num_threads or default_num_threads("onnxruntime")
+    options = {"providers": providers, "intra_op_num_threads": threads}
     if isinstance(model, OnnxU2Net):
         loaded = model
     elif is_onnx_file(model):
-        loaded = load_onnx_model(model, int8=int8, providers=providers, intra_op_num_threads=threads)
+        loaded = open_onnx_file(model, int8=int8, **options)
     else:
-        if isinstance(model, torch.nn.Module):
+        loaded = _prebuilt(model, int8, options) or _exported(model, int8, revision, options)
+    return Session(loaded, loaded.transforms, backend="onnxruntime", num_threads=threads, name=name)
+
+
+def _prebuilt(model, int8: bool, options: dict) -> OnnxU2Net | None:
+    """The model's own ONNX file, shipped in its folder (the bundled model's are): opened as it is, with neither
+    torch nor transformers."""
+    if is_torch_module(model):
+        return None
+    path = resolve_model_path(model)
+    return prebuilt_onnx_file(path, int8=int8, **options) if Path(path).is_dir() else None
+
+
+def _exported(model, int8: bool, revision, options: dict) -> OnnxU2Net:
+    """The model's ONNX export, made on first use by torch and kept in the cache."""
+    from .onnx.export import cached_onnx_export
+    from .pretrained import load_image_processor, load_model, quiet_loading
+
+    with quiet_loading():
+        if is_torch_module(model):
             torch_model, processor = model, load_image_processor(model)
         else:
             path = resolve_model_path(model)
             torch_model = load_model(path, revision=revision)
             processor = load_image_processor(path, revision=revision)
         exported = cached_onnx_export(torch_model, processor, int8=int8)
-        loaded = OnnxU2Net(exported, providers=providers, intra_op_num_threads=threads)
-    return Session(loaded, loaded.image_processor, backend="onnxruntime", num_threads=threads, name=name)
+    return OnnxU2Net(exported, **options)
 
 
 class _SessionCache:
@@ -613,14 +659,10 @@ def remove_background(
     session: Session | None = None,
     model: ModelInput = None,
     image_processor: U2NetImageProcessor | None = None,
-    mask_only: bool = False,
-    bg_color: Color | None = None,
-    threshold: float | None = None,
-    output_format: str | None = None,
-    compress_level: int | None = None,
-    device: str | torch.device | None = None,
+    device: str | None = None,
     backend: str | None = None,
     int8: bool = False,
+    **options,
 ) -> ImageOutput:
     """
     Remove the background of one image.
@@ -637,26 +679,18 @@ def remove_background(
             once.
         image_processor ([`U2NetImageProcessor`], *optional*):
             The processor to use; by default the one saved with the model (for ONNX, the one in the file).
-        mask_only (`bool`, *optional*, defaults to `False`):
-            Return the mask alone, as an 8-bit grayscale ("L") image: 255 is foreground.
-        bg_color (`str` or `tuple[int, ...]`, *optional*):
-            Composite the cut-out onto this colour instead of leaving the background transparent: `(r, g, b)`
-            gives an opaque RGB image, `(r, g, b, a)` an RGBA one; strings such as `"#ffffff"`, `"#00000080"`
-            or `"white"` work too.
-        threshold (`float`, *optional*):
-            Make the alpha hard: 255 where the foreground probability exceeds `threshold` (in [0, 1]), 0
-            elsewhere. By default the alpha is soft: the model's probability, scaled to 0-255.
-        output_format (`str`, *optional*):
-            Return the result encoded, as bytes, in this format (`"png"`, `"webp"`, ...), whatever the input.
-        compress_level (`int`, *optional*):
-            For PNG bytes: zlib's usual strategy at this level (0-9) instead of the fast run-length default (see
-            [`~u2net_hf.images.png_save_options`]).
-        device (`str` or `torch.device`, *optional*):
+        device (`str`, *optional*):
             See [`new_session`].
         backend (`str`, *optional*):
             See [`new_session`].
         int8 (`bool`, *optional*, defaults to `False`):
             See [`new_session`].
+        **options:
+            What to make, as [`~u2net_hf.background.RemoveOptions`] describes them: `mask_only=True` (the mask
+            alone, an "L" image), `bg_color` (the cut-out over a colour: `(r, g, b)`, `(r, g, b, a)` or
+            `"#ffffff"`), `threshold` (a hard alpha at this foreground probability), `output_format` (encoded
+            bytes: `"png"`, `"webp"`), `compress_level` (PNG zlib level), and the edge options (alpha matting,
+            mask post-processing, colour decontamination).
 
     Returns:
         `PIL.Image.Image`, `bytes` or `np.ndarray`: an RGBA cut-out of the input's size, in the input's
@@ -676,14 +710,7 @@ def remove_background(
     ```
     """
     session = _session_for(session, model, image_processor, device=device, backend=backend, int8=int8)
-    return session.remove(
-        image,
-        mask_only=mask_only,
-        bg_color=bg_color,
-        threshold=threshold,
-        output_format=output_format,
-        compress_level=compress_level,
-    )
+    return session.remove(image, **options)
 
 
 def remove_backgrounds(
@@ -692,16 +719,12 @@ def remove_backgrounds(
     session: Session | None = None,
     model: ModelInput = None,
     image_processor: U2NetImageProcessor | None = None,
-    mask_only: bool = False,
-    bg_color: Color | None = None,
-    threshold: float | None = None,
-    output_format: str | None = None,
-    compress_level: int | None = None,
-    device: str | torch.device | None = None,
+    device: str | None = None,
     backend: str | None = None,
     int8: bool = False,
     batch_size: int = 4,
     errors: str = "raise",
+    **options,
 ) -> Iterator[ImageOutput | RemovalError]:
     """
     Remove the backgrounds of many images: [`Session.remove_many`] on `session`, or on the cached session of
@@ -715,16 +738,7 @@ def remove_backgrounds(
         reached, unless `errors="return"`.
     """
     session = _session_for(session, model, image_processor, device=device, backend=backend, int8=int8)
-    return session.remove_many(
-        images,
-        batch_size=batch_size,
-        errors=errors,
-        mask_only=mask_only,
-        bg_color=bg_color,
-        threshold=threshold,
-        output_format=output_format,
-        compress_level=compress_level,
-    )
+    return session.remove_many(images, batch_size=batch_size, errors=errors, **options)
 
 
 def _session_for(session: Session | None, model: ModelInput, image_processor, **options) -> Session:

@@ -16,9 +16,11 @@ COMMANDS = {
     "export-onnx": "export_onnx",
     "train": "train",
     "evaluate": "evaluate",
+    "serve": "serve",
+    "b": "frames",  # rembg's `b W H -o PATTERN`: remove - PATTERN --raw-frames WxH
 }
-# rembg's subcommand names, run by ours: `rembg i FILE` and `rembg p FOLDER`.
-ALIASES = {"i": "remove", "p": "remove"}
+# rembg's subcommand names, run by ours: `rembg i FILE`, `rembg p FOLDER` and `rembg s`.
+ALIASES = {"i": "remove", "p": "remove", "s": "serve"}
 
 
 class CommandError(Exception):
@@ -85,6 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, OSError, ValueError, TypeError, RuntimeError) as error:
         print(f"u2net-hf {args.command}: error: {one_line(error)}", file=sys.stderr)
         return 1
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a positive integer, or a one-line argument error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
 
 
 def one_line(error: BaseException) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..conversion import LAYOUT_DESCRIPTIONS, LAYOUTS, convert_checkpoint
+from ..conversion import LAYOUT_DESCRIPTIONS
 
 
 def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
@@ -25,7 +25,10 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         "--variant", choices=("full", "lite"), help="network size; inferred from the tensor shapes by default"
     )
     parser.add_argument(
-        "--from", dest="layout", choices=sorted(LAYOUTS), help="source layout; detected from the file by default"
+        "--from",
+        dest="layout",
+        choices=sorted(LAYOUT_DESCRIPTIONS),
+        help="source layout; detected from the file by default",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace DEST if it already holds a model")
     hub = parser.add_argument_group("pushing the converted folder to the Hub (see `u2net-hf push`)")
@@ -38,6 +41,8 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..conversion import convert_checkpoint
+
     # Naming the repo in the card makes its load snippets point at where the folder is going.
     card = {"model_id": args.push_to_hub} if args.push_to_hub else None
     folder = convert_checkpoint(

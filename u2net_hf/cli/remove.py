@@ -7,12 +7,13 @@ prints a progress bar and a summary that keeps one bad file from stopping a long
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ALIASES, CommandError, one_line
+from . import ALIASES, CommandError, one_line, positive_int
 
 _STDIO = "-"
 
@@ -37,7 +38,11 @@ examples:
   u2net-hf remove photos/ cutouts/ --int8       # faster on a CPU: int8 under onnxruntime
   u2net-hf remove photos/ cutouts/ --ray --num-actors 4   # on Ray Data (a local or --ray-address cluster)
   u2net-hf remove photo.jpg flat.jpg -bgc 255 255 255
+  u2net-hf remove portrait.jpg cutout.png -a    # alpha matting for hair and soft edges (the matting extra)
   cat photo.jpg | u2net-hf remove - > cutout.png
+  u2net-hf remove drop/ cutouts/ --watch        # a drop folder: every image as it lands, until Ctrl-C
+  u2net-hf remove clip.mp4 clip.webm            # a video with transparency (.mov too; .mp4 needs -bgc)
+  ffmpeg -i clip.mp4 -f rawvideo -pix_fmt rgb24 pipe:1 | u2net-hf remove - out-%04d.png --raw-frames 1280x720
 
 The exit status is 0 when no image failed (skipped ones do not count), 1 otherwise."""
 
@@ -83,11 +88,10 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "-b",
         "--batch-size",
-        type=_positive_int,
-        default=4,
+        type=positive_int,
         metavar="N",
-        help="images per forward pass, also decoded and composited in parallel (default: 4); memory grows with it: "
-        "-b 1 uses least",
+        help="images per forward pass (default: 1 on onnxruntime, where batches gain nothing and every image of a "
+        "batch is held at full size; 4 on torch); decoding and encoding overlap the model either way",
     )
     parser.add_argument(
         "--device", default="auto", help="cpu, cuda, cuda:1, mps... (default: auto, the first GPU if there is one)"
@@ -114,7 +118,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         "--ray-address", metavar="ADDR", help="the Ray cluster to run on (ray://head:10001, auto); default: local"
     )
     parser.add_argument(
-        "--num-actors", type=_positive_int, default=1, metavar="N", help="Ray actors, one model each (default: 1)"
+        "--num-actors", type=positive_int, default=1, metavar="N", help="Ray actors, one model each (default: 1)"
     )
     parser.add_argument(
         "--compress-level",
@@ -131,27 +135,73 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         "-a",
         "--alpha-matting",
         action="store_true",
-        help="NOT SUPPORTED (rembg's pymatting refinement); the default alpha is already soft, and --threshold "
-        "gives hard edges",
+        help="refine the alpha by closed-form matting where the model is unsure, and unmix the edge colours "
+        "(rembg's -a, at a bounded cost on large photos; needs the matting extra)",
     )
+    parser.add_argument(
+        "-af",
+        "--alpha-matting-foreground-threshold",
+        type=_mask_level,
+        default=240,
+        metavar="0-255",
+        help="matting: mask levels above this are confident foreground (default: 240)",
+    )
+    parser.add_argument(
+        "-ab",
+        "--alpha-matting-background-threshold",
+        type=_mask_level,
+        default=10,
+        metavar="0-255",
+        help="matting: mask levels below this are confident background (default: 10)",
+    )
+    parser.add_argument(
+        "-ae",
+        "--alpha-matting-erode-size",
+        type=_non_negative_int,
+        default=10,
+        metavar="PX",
+        help="matting: erode both confident regions by a square of this side (default: 10)",
+    )
+    parser.add_argument(
+        "-ppm",
+        "--post-process-mask",
+        action="store_true",
+        help="remove specks and fill pinholes in the mask, keeping its soft edge (rembg's -ppm makes it hard)",
+    )
+    parser.add_argument(
+        "-dc",
+        "--decontaminate",
+        action="store_true",
+        help="estimate the foreground's own colours on soft edges, without the old background's (rembg's -dc; "
+        "needs the matting extra)",
+    )
+    _add_stream_arguments(parser)
     # The command's own name in messages, whichever alias ran it.
     parser.set_defaults(run=run, command=name)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.alpha_matting:
-        raise CommandError(
-            "alpha matting (-a) is not supported: the alpha is already soft (the model's foreground probability); "
-            "use -t/--threshold for hard edges."
-        )
     from ..background import RemoveOptions
 
     bg_color = _color_argument(args.bg_color)
     if args.mask_only and bg_color is not None:
         raise CommandError("--only-mask and --bg-color cannot be combined: a mask has no background to colour.")
-    options = RemoveOptions.create(args.mask_only, bg_color, args.threshold, compress_level=args.compress_level)
+    options = RemoveOptions.create(
+        args.mask_only,
+        bg_color,
+        args.threshold,
+        compress_level=args.compress_level,
+        alpha_matting=args.alpha_matting,
+        alpha_matting_foreground_threshold=args.alpha_matting_foreground_threshold,
+        alpha_matting_background_threshold=args.alpha_matting_background_threshold,
+        alpha_matting_erode_size=args.alpha_matting_erode_size,
+        post_process_mask=args.post_process_mask,
+        foreground_colors="estimate" if args.decontaminate else None,
+    )
     suffix = "_mask" if args.mask_only else "_nobg"
+    if _is_stream(args):  # --watch, --raw-frames, video files
+        return _run_stream(args, options, suffix)
     folder = output_folder = None
     ignored = ([], [])
     if args.input == _STDIO:
@@ -172,10 +222,22 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("--ray runs folders: give an input folder and an output folder.")
         summary = _process_on_ray(folder, output_folder, options, args)
     else:
-        summary = _process(_open_session(args), jobs, options, fmt, args)
+        with _warnings_on_one_line():
+            summary = _process(_open_session(args), jobs, options, fmt, args)
     if folder is None:
         return _report_one(jobs[0], summary, args.quiet)
     return _report_folder(folder, output_folder, len(jobs), ignored, summary, args.quiet)
+
+
+@contextlib.contextmanager
+def _warnings_on_one_line():
+    """The library's warnings (an edge refinement that could not be done as asked names the image and what was
+    done instead) as one line each, `u2net-hf remove: warning: ...`, without Python's file and source line."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *_: print(f"u2net-hf remove: warning: {message}", file=sys.stderr)
+        yield
 
 
 def _process_on_ray(folder: Path, output_folder: Path, options, args: argparse.Namespace) -> Summary:
@@ -190,7 +252,7 @@ def _process_on_ray(folder: Path, output_folder: Path, options, args: argparse.N
         folder,
         output_folder,
         model=args.model,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or 4,
         num_actors=args.num_actors,
         overwrite=args.overwrite,
         address=args.ray_address,
@@ -224,7 +286,12 @@ def _open_session(args: argparse.Namespace):
     if not args.quiet:
         _announce_onnx_exports()
     device = None if args.device == "auto" else args.device
-    return new_session(args.model, backend=args.backend, int8=args.int8, device=device)
+    session = new_session(args.model, backend=args.backend, int8=args.int8, device=device)
+    if args.batch_size is None:
+        # On onnxruntime, batches run no faster than single images (the 24-photo benchmark folder: 26.5 s at -b 1,
+        # 25.2 s at 2, 29.2 s at 4) while every image of a batch is held at full size (0.70, 1.04, 1.74 GiB).
+        args.batch_size = 1 if session.backend == "onnxruntime" else 4
+    return session
 
 
 def _announce_onnx_exports() -> None:
@@ -371,7 +438,10 @@ def _process(session, jobs: list[Job], options, fmt: str, args: argparse.Namespa
         **{**asdict(options), "output_format": fmt},
     )
     show_bar = len(jobs) > 1 and not args.quiet
-    with tqdm(total=len(todo), unit="image", disable=None if show_bar else True, file=sys.stderr) as bar:
+    # closing(): the generator's threads are shut down here, not whenever it is collected (where a Ctrl-C
+    # landing during that shutdown would be printed as "Exception ignored" and lost).
+    bar = tqdm(total=len(todo), unit="image", disable=None if show_bar else True, file=sys.stderr)
+    with contextlib.closing(results), bar:
         for job, result in zip(todo, results):
             if isinstance(result, RemovalError):
                 # The library names an image by its path; stdin, which it knows as bytes, by our label.
@@ -481,11 +551,232 @@ def _probability(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _mask_level(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"expected an 8-bit mask level from 0 to 255, got {text!r}") from None
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"expected an 8-bit mask level from 0 to 255, got {text}")
     return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels (0 or more), got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels (0 or more), got {text}")
+    return value
+
+
+# --- streams: a watched folder, raw frames from ffmpeg, video files (u2net_hf.watch, .frames, .video) -------------
+
+
+def _add_stream_arguments(parser: argparse.ArgumentParser) -> None:
+    streams = parser.add_argument_group(
+        "streams",
+        "a watched folder, raw video frames from and to ffmpeg, and video files: an INPUT or OUTPUT named .mp4,\n"
+        ".mov, .webm, .mkv or .avi is a video (needs the video extra); .webm and .mov keep the transparency",
+    )
+    streams.add_argument(
+        "--watch",
+        action="store_true",
+        help="INPUT is a folder to watch: process what it holds, then every image that appears or changes under it "
+        "once it is completely written, until Ctrl-C (needs the watch extra)",
+    )
+    streams.add_argument(
+        "--raw-frames",
+        metavar="WxH",
+        help="INPUT - is raw RGB24 frames of WxH pixels (ffmpeg -f rawvideo -pix_fmt rgb24 pipe:1); OUTPUT is a "
+        "printf pattern such as out-%%04d.png, or - for raw frames on stdout (rgba; gray with -om; rgb24 with -bgc "
+        "R G B)",
+    )
+    streams.add_argument(
+        "--start-number",
+        type=int,
+        default=0,
+        metavar="N",
+        help="--raw-frames: the number of the first frame file (default: 0, as rembg b; ffmpeg starts at 1)",
+    )
+    streams.add_argument(
+        "--no-smoothing",
+        dest="smoothing",
+        action="store_false",
+        help="videos: no temporal smoothing of the masks (on by default: it steadies them where the picture is still)",
+    )
+
+
+def _is_stream(args: argparse.Namespace) -> bool:
+    from ..video import is_video_path
+
+    video_input = args.input != _STDIO and not Path(args.input).is_dir() and is_video_path(args.input)
+    video_output = args.output not in (None, _STDIO) and is_video_path(args.output)
+    return args.watch or args.raw_frames is not None or video_input or video_output
+
+
+def _run_stream(args: argparse.Namespace, options, suffix: str) -> int:
+    from dataclasses import asdict
+
+    if args.ray:
+        raise CommandError("--ray runs folders; it does not go with --watch, --raw-frames or video files.")
+    if args.watch and args.raw_frames is not None:
+        raise CommandError("--watch watches a folder and --raw-frames reads stdin: choose one.")
+    removal = {name: value for name, value in asdict(options).items() if name != "output_format"}
+    with _warnings_on_one_line():
+        if args.watch:
+            return _watch(args, removal, suffix)
+        if args.raw_frames is not None:
+            return _raw_frames(args, removal)
+        return _video(args, removal, suffix)
+
+
+def _watch(args: argparse.Namespace, removal: dict, suffix: str) -> int:
+    import signal
+    import threading
+
+    from ..watch import watch_folder
+
+    folder = Path(args.input)
+    if not folder.is_dir():
+        raise CommandError(f"--watch watches a folder, and {_shown(folder)} is not one: give an input folder.")
+    output_folder = _folder_output(folder, args.output, suffix)
+    _clean_up_after_killed_runs(output_folder)
+    session = _open_session(args)
+
+    def show(result) -> None:
+        if result.status == "failed":
+            print(f"u2net-hf remove: failed {result.message}", file=sys.stderr)
+        elif result.status == "done" and not args.quiet:
+            print(f"u2net-hf remove: wrote {_shown(result.output)}", file=sys.stderr)
+
+    def listening() -> None:
+        if not args.quiet:
+            print(f"u2net-hf remove: watching {_shown(folder)} (Ctrl-C stops)", file=sys.stderr, flush=True)
+
+    # SIGTERM (systemd, docker stop) ends the watch as Ctrl-C does: with the summary.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        summary = watch_folder(
+            session,
+            folder,
+            output_folder,
+            batch_size=args.batch_size,
+            overwrite=args.overwrite,
+            stop=stop,
+            on_result=show,
+            on_ready=listening,
+            **removal,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    lines = []
+    if not args.quiet or summary.failed:
+        counts = f"{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed"
+        lines.append(
+            f"u2net-hf remove: stopped watching {_shown(folder)} after {summary.seconds:.0f} s: {counts} (outputs in "
+            f"{_shown(output_folder)})"
+        )
+    lines.extend(f"  failed {message}" for message in sorted(summary.failed.values()))
+    if lines:
+        print("\n".join(lines), file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def _raw_frames(args: argparse.Namespace, removal: dict) -> int:
+    from tqdm.auto import tqdm
+
+    from ..frames import check_frame_pattern, parse_frame_size, raw_pixel_format, remove_raw_frames
+
+    if args.input != _STDIO:
+        raise CommandError(
+            "--raw-frames reads the frames from stdin: give - as INPUT (ffmpeg -i clip.mp4 -f rawvideo -pix_fmt rgb24 "
+            "pipe:1 | u2net-hf remove - out-%04d.png --raw-frames WxH)."
+        )
+    if sys.stdin is None or sys.stdin.isatty():
+        raise CommandError("--raw-frames reads frames from stdin, but stdin is a terminal: pipe them in from ffmpeg.")
+    size = parse_frame_size(args.raw_frames)
+    pattern = None if args.output in (None, _STDIO) else args.output
+    if pattern is None and sys.stdout.isatty():
+        raise CommandError(
+            "refusing to write raw frames to the terminal: pipe them into ffmpeg, or give a file pattern such as "
+            "out-%04d.png."
+        )
+    if pattern is not None:
+        check_frame_pattern(pattern)
+        first = Path(pattern % args.start_number)
+        if first.exists() and not args.overwrite:
+            raise CommandError(f"{_shown(first)} already exists: pass --overwrite to replace the frames.")
+        _clean_up_after_killed_runs(first.parent if first.parent.is_dir() else first)
+    session = _open_session(args)
+    with tqdm(unit="frame", disable=None if not args.quiet else True, file=sys.stderr) as bar:
+        count = remove_raw_frames(
+            session,
+            sys.stdin.buffer,
+            size,
+            sys.stdout.buffer if pattern is None else pattern,
+            batch_size=args.batch_size,
+            start_number=args.start_number,
+            on_frame=lambda _: bar.update(),
+            **removal,
+        )
+    if not args.quiet:
+        if pattern is None:
+            where = f"to stdout (raw {raw_pixel_format(removal['mask_only'], removal['bg_color'])})"
+        else:
+            last = args.start_number + count - 1
+            where = f"({_shown(pattern % args.start_number)} to {_shown(Path(pattern % last).name)})"
+        print(f"u2net-hf remove: wrote {count} frames {where}", file=sys.stderr)
+    return 0
+
+
+def _video(args: argparse.Namespace, removal: dict, suffix: str) -> int:
+    from ..video import DEFAULT_SMOOTHING, VIDEO_EXTENSIONS, is_video_path, remove_video
+
+    kinds = " ".join(VIDEO_EXTENSIONS)
+    if args.input == _STDIO or not is_video_path(args.input):
+        raise CommandError(f"OUTPUT {args.output} is a video, so INPUT must be one too ({kinds}), not {args.input}.")
+    source = Path(args.input)
+    if not source.exists():
+        raise CommandError(f"{_shown(source)}: no such file or folder.")
+    if args.output == _STDIO:
+        raise CommandError(
+            "a video is written to a file, not to stdout: give OUTPUT such as clip.webm (or pipe raw frames with "
+            "ffmpeg and --raw-frames)."
+        )
+    destination = Path(args.output) if args.output else source.with_name(f"{source.stem}{suffix}.webm")
+    if not is_video_path(destination):
+        raise CommandError(
+            f"INPUT {_shown(source)} is a video: write a video ({kinds}; .webm and .mov keep the transparency), not "
+            f"{_shown(destination)}."
+        )
+    if _same_path(source, destination):
+        raise CommandError(f"OUTPUT is INPUT ({source}): inputs are never overwritten; choose another output name.")
+    if destination.exists() and not args.overwrite:
+        print(
+            f"u2net-hf remove: skipped {_shown(source)}: {_shown(destination)} already exists (pass --overwrite to "
+            "replace it).",
+            file=sys.stderr,
+        )
+        return 0
+    _clean_up_after_killed_runs(destination)
+    result = remove_video(
+        _open_session(args),
+        source,
+        destination,
+        batch_size=args.batch_size,
+        smoothing=DEFAULT_SMOOTHING if args.smoothing else 0,
+        progress=not args.quiet,
+        **removal,
+    )
+    if not args.quiet:
+        width, height = result.size
+        sound = f", audio {result.audio}" if result.audio else ""
+        print(
+            f"u2net-hf remove: wrote {_shown(destination)} ({result.frames} frames, {width}x{height}, "
+            f"{float(result.fps):g} fps, {result.video_codec} {result.pixel_format}{sound})",
+            file=sys.stderr,
+        )
+    return 0

@@ -12,59 +12,100 @@ also writes the folder (with [`~u2net_hf.hub.save_model_folder`]).
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-# Some names are only re-exported (the noqa ones): this package was one module, whose model-card, folder and
-# file writers now have homes of their own, and the old imports keep working.
-from ..files import write_text_atomically  # noqa: F401
-from ..hub import check_destination, save_model_folder
-from ..image_processing_u2net import U2NetImageProcessor
-from ..modelcard import (  # noqa: F401
-    ATTRIBUTION,
-    CITATION,
-    FROZEN_BATCH_NORM_NOTE,
-    TORCH_HUB_REPO,
-    card_defaults,
-    render_model_card,
-    write_model_card,
-)
-from . import convert_reference_u2net_to_pytorch, convert_rembg_onnx_to_pytorch, convert_upstream_u2net_to_pytorch
-from .common import (  # noqa: F401
-    CHECKPOINT_STATE_DICT_KEYS,
-    LAYOUT_DESCRIPTIONS,
-    MAX_LISTED_NAMES,
-    ConversionError,
-    ConvertedCheckpoint,
-    conv_units,
-    detect_layout,
-    folded_batch_norm,
-    infer_preset,
-    list_names,
-    model_tensor_shapes,
-    read_torch_state_dict,
-    sniff_file_format,
-    tensor_problems,
-)
-
-# Source layout -> its converter module. Importing them is cheap: the ONNX converter imports `onnx` only when
-# it reads a file.
-LAYOUTS = {
-    converter.LAYOUT: converter
-    for converter in (
-        convert_rembg_onnx_to_pytorch,
-        convert_upstream_u2net_to_pytorch,
-        convert_reference_u2net_to_pytorch,
+if TYPE_CHECKING:  # the names as static tools (IDEs, type checkers, the API docs) see them
+    from ..files import write_text_atomically  # noqa: F401
+    from ..hub import check_destination, save_model_folder  # noqa: F401
+    from ..image_processing_u2net import U2NetImageProcessor
+    from ..modelcard import (  # noqa: F401
+        ATTRIBUTION,
+        CITATION,
+        FROZEN_BATCH_NORM_NOTE,
+        TORCH_HUB_REPO,
+        card_defaults,
+        render_model_card,
+        write_model_card,
     )
+    from .common import (  # noqa: F401
+        CHECKPOINT_STATE_DICT_KEYS,
+        MAX_LISTED_NAMES,
+        ConversionError,
+        ConvertedCheckpoint,
+        conv_units,
+        detect_layout,
+        folded_batch_norm,
+        infer_preset,
+        list_names,
+        model_tensor_shapes,
+        read_torch_state_dict,
+        sniff_file_format,
+        tensor_problems,
+    )
+
+from .layouts import CONVERTER_MODULES, LAYOUT_DESCRIPTIONS
+
+# Names this package re-exports, imported on first use. Some are only re-exported: this package was one module,
+# whose model-card, folder and file writers now have homes of their own, and the old imports keep working.
+_LAZY_EXPORTS = {
+    "write_text_atomically": "..files",
+    **dict.fromkeys(("check_destination", "save_model_folder"), "..hub"),
+    "U2NetImageProcessor": "..image_processing_u2net",
+    **dict.fromkeys(
+        (
+            "ATTRIBUTION",
+            "CITATION",
+            "FROZEN_BATCH_NORM_NOTE",
+            "TORCH_HUB_REPO",
+            "card_defaults",
+            "render_model_card",
+            "write_model_card",
+        ),
+        "..modelcard",
+    ),
+    **dict.fromkeys(
+        (
+            "CHECKPOINT_STATE_DICT_KEYS",
+            "MAX_LISTED_NAMES",
+            "ConversionError",
+            "ConvertedCheckpoint",
+            "conv_units",
+            "detect_layout",
+            "folded_batch_norm",
+            "infer_preset",
+            "list_names",
+            "model_tensor_shapes",
+            "read_torch_state_dict",
+            "sniff_file_format",
+            "tensor_problems",
+        ),
+        ".common",
+    ),
 }
+
+
+def __getattr__(name: str):
+    if name == "LAYOUTS":
+        # Source layout -> its converter module, each exposing LAYOUT, DESCRIPTION and convert().
+        return {
+            layout: importlib.import_module(f".{module}", __name__) for layout, module in CONVERTER_MODULES.items()
+        }
+    if name in _LAZY_EXPORTS:
+        return getattr(importlib.import_module(_LAZY_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def converter_for(layout: str):
     """The converter module of a source layout (see [`LAYOUTS`])."""
-    if layout not in LAYOUTS:
-        raise ConversionError(f"Unknown source layout {layout!r}; choose one of {sorted(LAYOUTS)}.")
-    return LAYOUTS[layout]
+    from .common import ConversionError
+
+    if layout not in CONVERTER_MODULES:
+        raise ConversionError(f"Unknown source layout {layout!r}; choose one of {sorted(CONVERTER_MODULES)}.")
+    return importlib.import_module(f".{CONVERTER_MODULES[layout]}", __name__)
 
 
 def read_checkpoint(
@@ -81,6 +122,8 @@ def read_checkpoint(
         variant (`str`, *optional*):
             `"full"` or `"lite"`; inferred from the tensor shapes when omitted.
     """
+    from .common import ConversionError, detect_layout, read_torch_state_dict, sniff_file_format
+
     src = Path(src)
     if layout is not None:
         converter_for(layout)  # validates the name before reading a large file
@@ -88,7 +131,7 @@ def read_checkpoint(
     if layout == "onnx" or (layout is None and file_format == "onnx"):
         if file_format != "onnx":
             raise ConversionError(f"{src}: --from onnx was given but this is a PyTorch checkpoint.")
-        return convert_rembg_onnx_to_pytorch.convert(src, variant=variant)
+        return converter_for("onnx").convert(src, variant=variant)
     if file_format == "onnx":
         raise ConversionError(f"{src}: --from {layout} was given but this is an ONNX file.")
     # Read once: telling the layout needs the tensor names, and a full-size checkpoint is 176 MB.
@@ -139,6 +182,10 @@ def convert_checkpoint(
         `ConversionError`: the checkpoint cannot be converted, or `dest` would lose data (checked before the
         checkpoint is read).
     """
+    from ..hub import check_destination, save_model_folder
+    from ..modelcard import card_defaults
+    from .common import ConversionError
+
     try:
         check_destination(dest, overwrite=overwrite)
     except FileExistsError as error:

@@ -20,14 +20,10 @@ import torch
 from ..configuration_u2net import U2NET_PRESETS, U2NetConfig
 from ..image_processing_u2net import U2NetImageProcessor
 from ..modeling_u2net import U2NetForImageSegmentation
+from .layouts import LAYOUT_DESCRIPTIONS
 
 # The supported source layouts, for messages and help texts; each converter module exposes its own entry as
 # DESCRIPTION.
-LAYOUT_DESCRIPTIONS = {
-    "onnx": "rembg ONNX export (u2netp.onnx, u2net.onnx, u2net_human_seg.onnx)",
-    "upstream": "xuebinqin/U-2-Net .pth (stage1.rebnconvin.conv_s1..., side1, outconv)",
-    "reference": "reference implementation .pth (encode_modules, decode_modules, side_modules, out_conv)",
-}
 # Containers that training scripts wrap a state dict in.
 CHECKPOINT_STATE_DICT_KEYS = ("model", "state_dict")
 MAX_LISTED_NAMES = 8

@@ -7,28 +7,14 @@ Needs the `onnx` extra: `pip install "u2net-hf[onnx]"`. One module per concern:
 - `u2net_hf.onnx.export`: [`export_onnx`], the export cache ([`cached_onnx_export`]) and [`load_onnx_model`];
 - `u2net_hf.onnx.quantize`: the int8 recipe (calibration, convolutions kept in float32, static quantization).
 
-Neither `onnx` nor `onnxruntime` is imported until a function needs it.
+Neither `onnx` nor `onnxruntime` (nor torch) is imported until a function needs it.
 """
 
-from .export import (
-    CACHE_ENV,
-    DEFAULT_OPSET,
-    EXPORT_RECIPE_VERSION,
-    cached_onnx_export,
-    export_onnx,
-    load_onnx_model,
-)
-from .quantize import (
-    DEFAULT_CALIBRATION_PHOTOS,
-    INT8_MIN_WEIGHT_SNR_DB,
-    INT8_OP_TYPES,
-    SNR_IMAGES,
-    calibration_pixel_values,
-    int8_sensitive_convs,
-    int8_weight_type,
-    quantize_int8,
-)
+import importlib
+from typing import TYPE_CHECKING
+
 from .runtime import (
+    DEFAULT_OPSET,
     INPUT_NAME,
     OUTPUT_NAMES,
     OnnxU2Net,
@@ -37,6 +23,48 @@ from .runtime import (
     is_onnx_file,
     providers_for_device,
 )
+
+# Exporting and quantizing need torch (and onnx): imported when one of their names is first used, so that
+# running a file (`u2net_hf.onnx.runtime`) stays light.
+_LAZY_EXPORTS = {
+    **dict.fromkeys(
+        ("CACHE_ENV", "EXPORT_RECIPE_VERSION", "cached_onnx_export", "export_onnx", "load_onnx_model"),
+        "export",
+    ),
+    **dict.fromkeys(
+        (
+            "DEFAULT_CALIBRATION_PHOTOS",
+            "INT8_MIN_WEIGHT_SNR_DB",
+            "INT8_OP_TYPES",
+            "SNR_IMAGES",
+            "calibration_pixel_values",
+            "int8_sensitive_convs",
+            "int8_weight_type",
+            "quantize_int8",
+        ),
+        "quantize",
+    ),
+}
+
+if TYPE_CHECKING:  # the names as static tools (IDEs, type checkers, the API docs) see them
+    from .export import CACHE_ENV, EXPORT_RECIPE_VERSION, cached_onnx_export, export_onnx, load_onnx_model
+    from .quantize import (
+        DEFAULT_CALIBRATION_PHOTOS,
+        INT8_MIN_WEIGHT_SNR_DB,
+        INT8_OP_TYPES,
+        SNR_IMAGES,
+        calibration_pixel_values,
+        int8_sensitive_convs,
+        int8_weight_type,
+        quantize_int8,
+    )
+
+
+def __getattr__(name: str):
+    if name in _LAZY_EXPORTS:
+        return getattr(importlib.import_module(f".{_LAZY_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CACHE_ENV",

@@ -25,9 +25,8 @@ from ..image_processing_u2net import U2NetImageProcessor
 from ..pretrained import DEFAULT_MODEL, load_image_processor, load_model
 from ..version import __version__
 from .quantize import calibration_pixel_values, int8_sensitive_convs, int8_weight_type, quantize_int8
-from .runtime import INPUT_NAME, OUTPUT_NAMES, OnnxU2Net, import_onnx, is_onnx_file
+from .runtime import DEFAULT_OPSET, INPUT_NAME, OUTPUT_NAMES, OnnxU2Net, import_onnx, is_onnx_file, open_onnx_file
 
-DEFAULT_OPSET = 17
 CACHE_ENV = "U2NET_HF_CACHE"
 # Bump when the export or the int8 recipe changes, so cached exports are made again.
 EXPORT_RECIPE_VERSION = 3
@@ -44,6 +43,7 @@ def export_onnx(
     calibration_images: Sequence | None = None,
     dynamo: bool = False,
     image_processor: U2NetImageProcessor | None = None,
+    int8_weights: str | None = None,
 ) -> Path:
     """
     Export a U2-Net model to an ONNX file with dynamic batch size, height and width, optionally quantized to
@@ -76,6 +76,10 @@ def export_onnx(
         image_processor ([`U2NetImageProcessor`], *optional*):
             The preprocessing stored in the file's metadata (and used to calibrate int8). Defaults to the one
             saved with the model (see [`load_image_processor`]).
+        int8_weights (`str`, *optional*):
+            With `int8`: `"int8"` weights (fastest on CPUs with int8 dot products: VNNI, ARM64) or `"uint8"`
+            (exact on the others, where int8 weights saturate); by default what suits this machine (see
+            [`int8_weight_type`]).
 
     Returns:
         `pathlib.Path`: the path written.
@@ -109,6 +113,7 @@ def export_onnx(
         int8=int8,
         calibration_images=calibration_images,
         dynamo=dynamo,
+        int8_weights=int8_weights,
     )
 
 
@@ -190,17 +195,10 @@ def load_onnx_model(
     torch.Size([1, 1, 320, 320])
     ```
     """
+    options = {"providers": providers, "intra_op_num_threads": intra_op_num_threads}
     if is_onnx_file(model):
-        path = Path(model)
-        if int8:
-            raise ValueError(
-                f"{path} is an ONNX file, run as it is; int8 asks for the int8 export of a model: pass the model "
-                "spec instead, or export one with `u2net-hf export-onnx MODEL OUT.onnx --int8`."
-            )
-        path = path.resolve() if path.is_file() else path  # a missing file is named as it was given
-    else:
-        path = cached_onnx_export(model, int8=int8, cache_dir=cache_dir)
-    return OnnxU2Net(path, providers=providers, intra_op_num_threads=intra_op_num_threads)
+        return open_onnx_file(model, int8=int8, **options)
+    return OnnxU2Net(cached_onnx_export(model, int8=int8, cache_dir=cache_dir), **options)
 
 
 def _check_opset(opset) -> None:
@@ -232,6 +230,7 @@ def _write_export(
     int8: bool,
     calibration_images: Sequence | None = None,
     dynamo: bool = False,
+    int8_weights: str | None = None,
 ) -> Path:
     """Export a loaded model and its processor to `path`: float32, then int8 when asked, then the metadata and the
     checker, then an atomic write."""
@@ -244,11 +243,12 @@ def _write_export(
             pixel_values = calibration_pixel_values(calibration_images, processor)
             quantized = Path(scratch) / "model.int8.onnx"
             keep_float = int8_sensitive_convs(model, exported, pixel_values)
-            quantize_int8(exported, quantized, pixel_values, keep_float=keep_float)
+            int8_weights = int8_weights or int8_weight_type()
+            quantize_int8(exported, quantized, pixel_values, keep_float=keep_float, weights=int8_weights)
             exported = quantized
 
         proto = onnx.load(str(exported))
-        _set_metadata(proto, model_id, model.config, processor, int8=int8)
+        _set_metadata(proto, model_id, model.config, processor, int8_weights=int8_weights if int8 else None)
         onnx.checker.check_model(proto, full_check=True)
         # The bytes onnx.save writes (no external data here). Not onnx.save(proto, file): it reads `file.name`
         # as a path to place external data, and the file atomic_write opens is named by its descriptor.
@@ -307,13 +307,15 @@ def _export_float32(model: nn.Module, path: Path, processor: U2NetImageProcessor
             )
 
 
-def _set_metadata(proto, model_id: str, config: U2NetConfig, processor: U2NetImageProcessor, *, int8: bool) -> None:
+def _set_metadata(
+    proto, model_id: str, config: U2NetConfig, processor: U2NetImageProcessor, *, int8_weights: str | None
+) -> None:
     size = processor.size
     metadata = {
         "model_id": model_id,
         "model_type": "u2net",
-        "precision": "int8" if int8 else "float32",
-        **({"int8_weights": int8_weight_type()} if int8 else {}),
+        "precision": "int8" if int8_weights else "float32",
+        **({"int8_weights": int8_weights} if int8_weights else {}),
         "image_size": f"{size['height']}x{size['width']}",
         "image_mean": json.dumps(list(processor.image_mean)),
         "image_std": json.dumps(list(processor.image_std)),

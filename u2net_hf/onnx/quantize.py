@@ -144,6 +144,7 @@ def quantize_int8(
     calibration: Sequence[np.ndarray],
     *,
     keep_float: Sequence[str] = (),
+    weights: str | None = None,
 ) -> Path:
     """
     Quantize a float32 U2-Net ONNX file to int8 with onnxruntime's static quantization: QDQ format (faster
@@ -157,14 +158,25 @@ def quantize_int8(
         calibration (`list[np.ndarray]`): Model inputs (`pixel_values`) to calibrate on.
         keep_float (`list[str]`, *optional*):
             Names of nodes to keep in float32 (see [`int8_sensitive_convs`]).
+        weights (`str`, *optional*):
+            `"int8"` or `"uint8"` weights; by default what suits this machine (see [`int8_weight_type`]).
     """
+    weights = _check_weights(weights)
     onnx = import_onnx()
     quantization = _import_onnxruntime_quantization()
     with tempfile.TemporaryDirectory(prefix="u2net-hf-int8-") as scratch:
         unshared = Path(scratch) / "unshared.onnx"
         onnx.save(_unshare_initializers(onnx.load(str(source))), str(unshared))
-        _quantize_static(quantization, unshared, target, calibration, keep_float)
+        _quantize_static(quantization, unshared, target, calibration, keep_float, weights)
     return Path(target)
+
+
+def _check_weights(weights: str | None) -> str:
+    if weights is None:
+        return int8_weight_type()
+    if weights not in ("int8", "uint8"):
+        raise ValueError(f"int8 weights are 'int8' or 'uint8', got {weights!r}.")
+    return weights
 
 
 def _unshare_initializers(proto):
@@ -196,7 +208,7 @@ def int8_weight_type() -> str:
     return "int8" if cpu_has_int8_dot_product() else "uint8"
 
 
-def _quantize_static(quantization, source: Path, target, calibration, keep_float) -> None:
+def _quantize_static(quantization, source: Path, target, calibration, keep_float, weights: str) -> None:
     with _quiet_onnxruntime_quantization():
         quantization.quantize_static(
             str(source),
@@ -206,9 +218,7 @@ def _quantize_static(quantization, source: Path, target, calibration, keep_float
             op_types_to_quantize=list(INT8_OP_TYPES),
             per_channel=True,
             activation_type=quantization.QuantType.QUInt8,
-            weight_type=quantization.QuantType.QInt8
-            if int8_weight_type() == "int8"
-            else quantization.QuantType.QUInt8,
+            weight_type=quantization.QuantType.QInt8 if weights == "int8" else quantization.QuantType.QUInt8,
             nodes_to_exclude=list(keep_float),
             calibrate_method=quantization.CalibrationMethod.MinMax,
             # Merge the ranges after every image instead of holding every activation of every image (gigabytes
