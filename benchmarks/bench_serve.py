@@ -64,6 +64,25 @@ def run_load(url: str, clients: int, requests: int, photos: list[bytes]) -> dict
     }
 
 
+def load_photos(size: str) -> list[bytes]:
+    """The photos as JPEG bytes: the files as they are for "gallery", else resized to `size` (WIDTHxHEIGHT)."""
+    if size == "gallery":
+        return [path.read_bytes() for path in PHOTOS]
+    import io
+
+    import PIL.Image
+
+    width, height = (int(value) for value in size.lower().split("x"))
+    photos = []
+    for path in PHOTOS:
+        buffer = io.BytesIO()
+        PIL.Image.open(path).convert("RGB").resize((width, height), PIL.Image.Resampling.LANCZOS).save(
+            buffer, "JPEG", quality=90
+        )
+        photos.append(buffer.getvalue())
+    return photos
+
+
 def measure(name: str, server: ServerProcess, args, photos: list[bytes]) -> dict:
     with server:
         run_load(server.url, args.clients, 1, photos)  # warm-up: sessions made, threads started
@@ -77,9 +96,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=10, help="requests per client (default: 10)")
     parser.add_argument("--rembg-venv", help="a venv with rembg[cpu,cli] (default: made by rembg_peer.py)")
+    parser.add_argument(
+        "--size",
+        default="1920x1080",
+        help="WIDTHxHEIGHT the photos are resized to before they are sent (default: 1920x1080, a phone photo's "
+        "scale); 'gallery' sends the gallery's own 256-512 px files",
+    )
     parser.add_argument("--ours", nargs=argparse.REMAINDER, default=[], help="extra flags for u2net-hf serve")
     args = parser.parse_args()
-    photos = [path.read_bytes() for path in PHOTOS]
+    photos = load_photos(args.size)
     peer = rembg_peer(args.rembg_venv)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     rembg = measure(
@@ -90,7 +115,8 @@ def main() -> None:
     )
     ours = measure("u2net-hf", ServerProcess("--no-ui", *args.ours), args, photos)
     machine = f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, load average {load:.1f}"
-    print(f"\n{args.clients} clients x {args.requests} requests of {len(photos)} photos (256-512 px); {machine}\n")
+    sizes = "256-512 px" if args.size == "gallery" else args.size
+    print(f"\n{args.clients} clients x {args.requests} requests of {len(photos)} photos ({sizes}); {machine}\n")
     print("| server | images/s | p50 (s) | p99 (s) |")
     print("|---|---:|---:|---:|")
     for name, result in ((f"rembg {peer.version} (`rembg s`)", rembg), ("u2net-hf (`u2net-hf serve`)", ours)):

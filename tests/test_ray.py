@@ -59,7 +59,7 @@ def test_the_job_writes_what_the_single_process_command_writes(local_ray, model_
     source = tmp_path / "in"
     corrupt = sixty_photos_three_corrupt(source)
     assert main(["remove", str(source), str(tmp_path / "by-cli"), "-m", model_dir, "-q"]) == 1
-    cli_errors = capsys.readouterr().err.splitlines()[1:]
+    cli_errors = [line for line in summary_lines(capsys) if line.startswith("  failed")]
 
     summary = remove_backgrounds_ray(source, tmp_path / "by-ray", model=model_dir, num_actors=2, batch_size=4)
     assert len(summary.done) == 57 and summary.skipped == [] and len(summary.failed) == 3

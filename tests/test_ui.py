@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -33,7 +32,6 @@ def browser():
     assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
         "the page test drives Debian's Chromium: apt-get install -y chromium chromium-driver (.ci/run does)"
     )
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never fetch a browser or a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -41,9 +39,11 @@ def browser():
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never fetch a browser or a driver
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        yield driver
+        driver.quit()
 
 
 def test_page_removes_the_background_of_an_uploaded_photo(page_server, browser, tmp_path):

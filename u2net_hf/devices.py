@@ -39,7 +39,7 @@ def parse_device(device) -> DeviceName:
         return DeviceName(device.type, device.index)
     text = str(device).strip().lower()
     kind, _, index = text.partition(":")
-    if kind not in DEVICE_TYPES or (index and not index.isdigit()):
+    if kind not in DEVICE_TYPES or (text.endswith(":") or (index and not index.isdigit())):
         raise ValueError(f"Unknown device {str(device)!r}: use 'cpu', 'cuda', 'cuda:1' or 'mps'.")
     return DeviceName(kind, int(index) if index else None)
 

@@ -279,7 +279,8 @@ class Session:
             `PIL.Image.Image`, `bytes` or `np.ndarray`: see [`remove_background`].
         """
         options = RemoveOptions.create(**options)
-        return next(self._run([image], 1, "raise", functools.partial(cut_out, options=options)))
+        # One image: nothing to overlap, so no thread pool (a server calls this once per request).
+        return next(self._run([image], 1, "raise", functools.partial(cut_out, options=options), workers=1))
 
     def remove_many(
         self,
@@ -326,10 +327,13 @@ class Session:
         options = RemoveOptions.create(**options)
         return self._run(images, _check_batch_size(batch_size), errors, functools.partial(cut_out, options=options))
 
-    def _run(self, images: Iterable, batch_size: int, errors: str, finish: Callable) -> Iterator:
+    def _run(
+        self, images: Iterable, batch_size: int, errors: str, finish: Callable, workers: int | None = None
+    ) -> Iterator:
         # On full-size photos, decoding, resizing and compositing cost more than the model: they run in threads,
-        # one per image of a batch (Pillow and numpy release the GIL), while the model runs on the whole batch.
-        workers = min(max(batch_size, 2), os.cpu_count() or 1)
+        # one per image of a batch and two at least (the next image decodes while the model runs; Pillow and
+        # numpy release the GIL), while the model runs on the whole batch.
+        workers = workers or min(max(batch_size, 2), os.cpu_count() or 1)
         with ThreadPoolExecutor(workers, thread_name_prefix="u2net-hf") if workers > 1 else nullcontext() as pool:
             prepare = functools.partial(self._prepare, errors=errors)
             batches = _batched(enumerate(images), batch_size)

@@ -73,7 +73,7 @@ def build_ui(registry: SessionRegistry, *, examples: list[str] | None = None) ->
         )  # fmt: skip
         try:
             result = registry.get(model).remove(Path(photo), **removal_options(parameters))
-        except (ModelNotServed, ValueError, TypeError) as error:
+        except (ModelNotServed, ValueError, TypeError, RuntimeError, OSError) as error:
             # Name the upload as the user knows it, not by Gradio's temporary path.
             message = str(error).replace(str(photo), Path(photo).name)
             raise gr.Error(" ".join(message.split())) from None

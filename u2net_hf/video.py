@@ -365,8 +365,9 @@ def _decoded_frames(av, clip, video, audio, sound, name: str) -> Iterator[tuple[
                 continue
             for frame in packet.decode():
                 rgb = frame.to_ndarray(format="rgb24")
-                if frame.rotation:
-                    rgb = np.ascontiguousarray(np.rot90(rgb, k=round(frame.rotation / 90) % 4))
+                rotation = getattr(frame, "rotation", 0)  # PyAV 14+ reads the display matrix; older: none
+                if rotation:
+                    rgb = np.ascontiguousarray(np.rot90(rgb, k=round(rotation / 90) % 4))
                 count += 1
                 yield rgb, _Timing(frame.pts, frame.time_base or video.time_base)
     except av.FFmpegError as error:
