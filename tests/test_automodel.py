@@ -180,7 +180,9 @@ json.dump({
     "class": type(model).__name__,
     "loading_info": {key: sorted(value) for key, value in info.items()},
     "same_as_auto_model_for_image_segmentation": bool(np.array_equal(logits, expected)),
-    "same_as_local": bool(np.array_equal(logits, np.load(params["expected"]))),
+    # Within float rounding, not bit for bit: another process may pick other kernels (thread counts, oneDNN
+    # algorithms); a wrong or missing tensor moves the logits by far more.
+    "same_as_local": bool(np.allclose(logits, np.load(params["expected"]), rtol=1e-5, atol=1e-5)),
     "complaints": recorder.lines + [f"warning {w.category.__name__}: {w.message}" for w in caught]
         + [f"stderr: {line}" for line in captured.read().splitlines() if line.strip()],
 }, open(params["results"], "w"))
