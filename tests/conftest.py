@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 # Set before transformers / huggingface_hub are imported anywhere: both read these at import time.
 _HF_HOME = tempfile.mkdtemp(prefix="u2net-hf-tests-home-")
@@ -18,7 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from u2net_hf import U2NetConfig, U2NetForImageSegmentation  # noqa: E402
+from u2net_hf import U2NetConfig, U2NetForImageSegmentation, U2NetImageProcessor  # noqa: E402
 
 # One thread per test process: CI runs two pytest workers on two cores, and torch with 2 threads slows
 # down many times over when the other core is busy. Also makes results bit-identical across processes. The
@@ -32,6 +33,18 @@ TINY_STAGES = {
     "encoder_stages": [[3, 3, 4, 8, False, False], [3, 8, 4, 8, False, False], [2, 8, 4, 8, True, True]],
     "decoder_stages": [[2, 16, 4, 8, True, True], [3, 16, 4, 8, False, True]],
 }
+
+
+def save_contrasty_model(folder: Path) -> Path:
+    """A tiny random U2-Net with a 64x64 processor, its fusion layer scaled so that probabilities span 0-1."""
+    torch.manual_seed(0)
+    model = U2NetForImageSegmentation(U2NetConfig(**TINY_STAGES)).eval()
+    with torch.no_grad():
+        model.fusion.weight.mul_(150)
+        model.fusion.bias.sub_(5.5)
+    model.save_pretrained(folder)
+    U2NetImageProcessor(size={"height": 64, "width": 64}).save_pretrained(folder)
+    return folder
 
 
 @pytest.fixture
@@ -56,8 +69,6 @@ def real_photos() -> dict[str, np.ndarray]:
 @pytest.fixture
 def saved_folder(tmp_path, tiny_model):
     """The tiny model and a 64x64 processor saved with `save_pretrained`: a model folder like any other."""
-    from u2net_hf import U2NetImageProcessor
-
     folder = tmp_path / "tiny-u2net"
     tiny_model.save_pretrained(folder)
     U2NetImageProcessor(size={"height": 64, "width": 64}).save_pretrained(folder)

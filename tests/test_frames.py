@@ -14,27 +14,14 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 import pytest
-import torch
-from conftest import TINY_STAGES
+from conftest import save_contrasty_model
 
-from u2net_hf import U2NetConfig, U2NetForImageSegmentation, U2NetImageProcessor, new_session
+from u2net_hf import new_session
 from u2net_hf.cli import main
 from u2net_hf.frames import check_frame_pattern, parse_frame_size, raw_pixel_format, remove_raw_frames
 
 WIDTH, HEIGHT = 40, 30
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def save_contrasty_model(folder: Path) -> Path:
-    """A tiny random U2-Net with a 64x64 processor, its fusion layer scaled so that probabilities span 0-1."""
-    torch.manual_seed(0)
-    model = U2NetForImageSegmentation(U2NetConfig(**TINY_STAGES)).eval()
-    with torch.no_grad():
-        model.fusion.weight.mul_(150)
-        model.fusion.bias.sub_(5.5)
-    model.save_pretrained(folder)
-    U2NetImageProcessor(size={"height": 64, "width": 64}).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from test_frames import save_contrasty_model
+from conftest import save_contrasty_model
 
 from u2net_hf import new_session
 from u2net_hf.cli import main

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 import pytest
-from test_frames import save_contrasty_model
+from conftest import save_contrasty_model
 
 from u2net_hf import new_session
 from u2net_hf.watch import WatchResult, watch_folder
