@@ -90,7 +90,7 @@ or retouched for this page.
 ## With alpha matting
 
 The same photos cut out with `alpha_matting=True` (`-a` on the command line, the `matting` extra:
-`pip install "u2net-hf[matting]"`): where the model is unsure, closed-form matting follows the photo's own
+`pip install -e ".[matting]"` in a clone): where the model is unsure, closed-form matting follows the photo's own
 edges, and the colours of soft edges are unmixed from the old background. See [Edges](edges.md).
 
 | Photo | Cut-out | With alpha matting |

@@ -568,7 +568,7 @@ def test_save_for_hub_stages_only_the_model_files(tmp_path, tiny_model):
     )
     assert (staged / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes()
     for name in ("config.json", "preprocessor_config.json"):
-        assert without_code_keys((staged / name).read_bytes()) == json.loads((source / name).read_bytes()), name
+        assert without_code_keys((staged / name).read_bytes()) == without_code_keys((source / name).read_bytes()), name
     assert sorted(path.name for path in source.iterdir()) == [
         "config.json",
         "logs",
@@ -698,9 +698,14 @@ def test_save_for_hub_model_object_keeps_the_processor_it_was_loaded_with(tmp_pa
     staged.mkdir()
     save_for_hub(U2NetForImageSegmentation.from_pretrained(source), staged)
     staged_config = json.loads((staged / "preprocessor_config.json").read_text())
-    # The push adds the auto_map of its remote code; the processor's own settings are those it was loaded with.
-    assert staged_config.pop("auto_map") == {"AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor"}
-    assert staged_config == json.loads((source / "preprocessor_config.json").read_text())
+    # The push names the processor class in config.json's auto_map (its remote code); the processor's own settings
+    # are those it was loaded with.
+    assert json.loads((staged / "config.json").read_text())["auto_map"]["AutoImageProcessor"] == (
+        "image_processing_u2net.U2NetImageProcessor"
+    )
+    source_config = json.loads((source / "preprocessor_config.json").read_text())
+    assert source_config.pop("image_processor_type") == "U2NetImageProcessor"
+    assert staged_config == source_config
 
 
 def test_preset_of_tells_published_networks_from_custom_ones(tiny_model):
@@ -747,9 +752,10 @@ def test_u2net_lite_pretrained_works_offline_from_the_bundled_weights():
 
 # ------------------------------------------------------------------------------------- push (local Hub)
 def without_code_keys(data: bytes) -> dict:
-    """A pushed config.json / preprocessor_config.json without what the remote code adds to it."""
+    """A config.json / preprocessor_config.json without what adding remote code changes in it (the processor's class
+    moves from preprocessor_config.json into config.json's auto_map)."""
     config = json.loads(data)
-    for key in ("auto_map", "custom_pipelines"):
+    for key in ("auto_map", "custom_pipelines", "image_processor_type"):
         config.pop(key, None)
     return config
 
@@ -763,7 +769,7 @@ def test_push_makes_one_commit_with_exactly_the_model_files(pushes, hub, folders
     assert set(files) == MODEL_FILES | set(REMOTE_CODE_FILES)  # the code goes by default
     assert files["model.safetensors"] == (folders["main"] / "model.safetensors").read_bytes()
     for name in ("config.json", "preprocessor_config.json"):
-        assert without_code_keys(files[name]) == json.loads((folders["main"] / name).read_bytes()), name
+        assert without_code_keys(files[name]) == without_code_keys((folders["main"] / name).read_bytes()), name
     assert stored_commit(hub, REPOS["main"], oid)["title"] == "Add tiny U2-Net"
     card = ModelCard(files["README.md"].decode())
     assert card.data.pipeline_tag == "image-segmentation" and card.data.library_name == "transformers"
@@ -779,7 +785,7 @@ def test_convert_push_to_hub_pushes_the_converted_folder(pushes, hub, workdir):
     assert set(files) == MODEL_FILES | set(REMOTE_CODE_FILES)  # the code goes by default
     assert files["model.safetensors"] == (workdir / "converted" / "model.safetensors").read_bytes()
     for name in ("config.json", "preprocessor_config.json"):
-        assert without_code_keys(files[name]) == json.loads((workdir / "converted" / name).read_bytes()), name
+        assert without_code_keys(files[name]) == without_code_keys((workdir / "converted" / name).read_bytes()), name
     # The folder's card (no code: import u2net_hf) is pointed at the repo, which has code; its provenance stays.
     local_card = (workdir / "converted" / "README.md").read_text()
     assert "library_name: u2net-hf" in local_card and 'from_pretrained("org/converted")' in local_card
@@ -813,7 +819,7 @@ def test_push_with_code_adds_the_code_files_and_auto_map(pushes, hub):
     check(pushes, "remote_code_push")
     files = hub.repo_files(REPOS["code"])
     assert set(files) == MODEL_FILES | set(REMOTE_CODE_FILES)
-    assert "AutoImageProcessor" in json.loads(files["preprocessor_config.json"])["auto_map"]
+    assert "AutoImageProcessor" in json.loads(files["config.json"])["auto_map"]
     assert len(hub.commits(REPOS["code"])) == 2
 
 

@@ -1,5 +1,5 @@
+import inspect
 import io
-import logging
 
 import numpy as np
 import PIL.Image
@@ -188,18 +188,29 @@ def test_instance_segments_report_the_foreground_with_its_peak_probability():
     results = U2NetImageProcessor().post_process_instance_segmentation(outputs_with_probabilities(probabilities))
     assert results[0]["segmentation"].tolist() == [[0, 0], [1, 1]]
     (segment,) = results[0]["segments_info"]
-    # The score is the segment's peak foreground probability (0.9), not its mean (0.75): the stock pipeline's
-    # default threshold of 0.9 keeps a subject the model is sure of somewhere.
+    # The score is the segment's peak foreground probability (0.9), not its mean (0.75).
     assert segment["label_id"] == 1 and segment["score"] == pytest.approx(0.9, abs=1e-5)
     assert results[1]["segments_info"] == [] and results[1]["segmentation"].sum() == 0
-    at_the_pipeline_default = U2NetImageProcessor().post_process_instance_segmentation(
-        outputs_with_probabilities(probabilities), threshold=0.9 - 1e-6
-    )
-    assert at_the_pipeline_default[0]["segments_info"] != []
     strict = U2NetImageProcessor().post_process_instance_segmentation(
         outputs_with_probabilities(probabilities), threshold=0.95
     )
     assert strict[0]["segments_info"] == []
+
+
+def test_the_segmentation_pipelines_own_default_threshold_never_drops_the_foreground():
+    from transformers.pipelines.image_segmentation import ImageSegmentationPipeline
+
+    pipeline_default = inspect.signature(ImageSegmentationPipeline.postprocess).parameters["threshold"].default
+    assert pipeline_default == 0.9
+    faint = outputs_with_probabilities(torch.tensor([[[[0.1, 0.2], [0.3, 0.6]]]]))  # peak 0.6: a faint subject
+    processor = U2NetImageProcessor()
+    (result,) = processor.post_process_instance_segmentation(faint, threshold=pipeline_default)
+    assert result["segmentation"].tolist() == [[0, 0], [0, 1]]
+    assert [s["score"] for s in result["segments_info"]] == [pytest.approx(0.6, abs=1e-5)]
+    # The same value chosen by a caller filters.
+    chosen = float("0.9")
+    (result,) = processor.post_process_instance_segmentation(faint, threshold=chosen)
+    assert result["segments_info"] == [] and result["segmentation"].sum() == 0
 
 
 def test_target_sizes_must_match_the_batch():
@@ -207,50 +218,3 @@ def test_target_sizes_must_match_the_batch():
         U2NetImageProcessor().post_process_saliency(
             outputs_with_probabilities(torch.rand(1, 1, 4, 4)), target_sizes=[(4, 4), (5, 5)]
         )
-
-
-class _FakePipeline:
-    """Stands for a transformers pipeline whose __init__ logs "Device set to use" (4.x does, at warning level)."""
-
-    def __init__(self, model_type):
-        import types
-
-        self.model = types.SimpleNamespace(config=types.SimpleNamespace(model_type=model_type))
-        logging.getLogger("transformers.pipelines.base").warning("Device set to use cpu")
-
-
-def test_routine_messages_are_dropped_for_u2net_only():
-    from u2net_hf.image_processing_u2net import ROUTINE_MESSAGE_LOGGERS, RoutineMessageFilter
-
-    for name in ROUTINE_MESSAGE_LOGGERS:
-        assert sum(type(f) is RoutineMessageFilter for f in logging.getLogger(name).filters) == 1
-    messages = []
-
-    class Recorder(logging.Handler):
-        def emit(self, record):
-            messages.append(record.getMessage())
-
-    recorder = Recorder(logging.WARNING)
-    pipeline_logger = logging.getLogger("transformers.pipelines.base")
-    processor_logger = logging.getLogger("transformers.models.auto.image_processing_auto")
-    for logger in (pipeline_logger, processor_logger):
-        logger.addHandler(recorder)
-    try:
-        _FakePipeline("u2net")
-        _FakePipeline("bert")
-        pipeline_logger.error("The model 'U2NetForImageSegmentation' is not supported for image-segmentation.")
-        pipeline_logger.error("The model 'BertModel' is not supported for image-segmentation.")
-
-        def from_pretrained(config_dict):
-            processor_logger.warning("Using a slow image processor as `use_fast` is unset")
-
-        from_pretrained({"image_processor_type": "U2NetImageProcessor"})
-        from_pretrained({"image_processor_type": "ViTImageProcessor"})
-    finally:
-        for logger in (pipeline_logger, processor_logger):
-            logger.removeHandler(recorder)
-    assert messages == [
-        "Device set to use cpu",
-        "The model 'BertModel' is not supported for image-segmentation.",
-        "Using a slow image processor as `use_fast` is unset",
-    ]

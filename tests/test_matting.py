@@ -268,8 +268,8 @@ except RuntimeError as error:
 """
     result = run_python(code)
     assert result.stdout.strip() == (
-        'alpha matting (alpha_matting) needs pymatting: pip install "u2net-hf[matting]" (in a clone of the '
-        'repository: pip install -e ".[matting]").'
+        'alpha matting (alpha_matting) needs pymatting: pip install -e ".[matting]" in a clone, or pip install '
+        '"u2net-hf[matting] @ git+https://github.com/u2net-hf/u2net-hf" (pip install "u2net-hf[matting]" once on PyPI).'
     )
 
 

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import PIL.Image
@@ -49,6 +50,70 @@ def test_stock_pipeline_finds_the_foreground_of_each_of_five_photos(five_photos,
         mask = np.asarray(segment["mask"])
         assert segment["mask"].size == photo.size and set(np.unique(mask)) <= {0, 255} and mask.any(), name
     assert transformers_log == []
+
+
+@pytest.mark.slow
+def test_stock_pipeline_keeps_a_faint_subject_at_its_default_threshold(transformers_log):  # noqa: F811
+    # scikit-image's moon: the bundled model's peak foreground probability is about 0.78, under the pipeline's
+    # default threshold of 0.9, yet there is a foreground: it is reported, with that score.
+    data = pytest.importorskip("skimage.data")
+    moon = PIL.Image.fromarray(data.moon())
+    segmenter = pipeline("image-segmentation", model=BUNDLED)
+    (segment,) = segmenter(moon)
+    assert segment["label"] == "foreground" and 0.5 < segment["score"] < 0.9, segment["score"]
+    assert np.asarray(segment["mask"]).any()
+    assert segmenter(moon, threshold=0.9) == [], "a threshold the caller chooses filters by the score"
+    assert [s["label"] for s in segmenter(moon, threshold=0.5)] == ["foreground"]
+    assert transformers_log == []
+
+
+@pytest.fixture
+def progress_bars_on():
+    """transformers' progress bars on, as a user has them (the tests turn them off)."""
+    from transformers.utils import logging as transformers_logging
+
+    with warnings.catch_warnings():
+        # huggingface_hub keeps its own bars off (it read HF_HUB_DISABLE_PROGRESS_BARS at import) and says so.
+        warnings.simplefilter("ignore", UserWarning)
+        transformers_logging.enable_progress_bar()
+    yield transformers_logging
+    transformers_logging.disable_progress_bar()
+
+
+def test_pipelines_load_without_progress_bars_or_messages(capfd, transformers_log, progress_bars_on):  # noqa: F811
+    capfd.readouterr()
+    segmenter = pipeline("image-segmentation", model=BUNDLED)
+    remover = pipeline("background-removal", model=BUNDLED)
+    remover(small_photo())
+    segmenter(small_photo())
+    captured = capfd.readouterr()
+    assert captured.err == "" and transformers_log == []
+    assert progress_bars_on.is_progress_bar_enabled(), "the user's own progress bars stay on"
+    progress_bars_on.tqdm(range(2), desc="the user's own bar")
+    assert "the user's own bar" in capfd.readouterr().err
+
+
+def test_a_users_tqdm_hook_stays_and_sees_other_bars(capfd, progress_bars_on):
+    transformers_logging = progress_bars_on
+    if not hasattr(transformers_logging, "set_tqdm_hook"):  # transformers 4.x: no hook, and no bar to drop
+        capfd.readouterr()
+        U2NetForImageSegmentation.from_pretrained(BUNDLED)
+        assert capfd.readouterr().err == ""
+        return
+    seen = []
+
+    def users_hook(factory, args, kwargs):
+        seen.append(kwargs.get("desc"))
+        return transformers_logging.EmptyTqdm(*args, **kwargs)
+
+    previous = transformers_logging.set_tqdm_hook(users_hook)
+    try:
+        U2NetForImageSegmentation.from_pretrained(BUNDLED)
+        transformers_logging.tqdm(range(2), desc="the user's own bar")
+        assert transformers_logging.set_tqdm_hook(users_hook) is users_hook, "the user's hook is still set"
+    finally:
+        transformers_logging.set_tqdm_hook(previous)
+    assert seen == ["the user's own bar"]
 
 
 def test_stock_pipeline_returns_nothing_only_without_foreground(saved_folder):
@@ -181,3 +246,36 @@ def test_remote_code_pipeline_without_the_package(tmp_path, saved_folder):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "messages []" in result.stdout, result.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_remote_code_loads_say_nothing_without_the_package(tmp_path, saved_folder):
+    # The card's snippets for a repo with code, in a Python without u2net_hf: nothing on stderr at all (no
+    # warning, no "slow image processor" line on 4.x, no weight-loading bar on 5.x).
+    add_remote_code(saved_folder)
+    (tmp_path / "hide").mkdir()
+    (tmp_path / "hide" / "sitecustomize.py").write_text(HIDE_U2NET_HF)
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, PIL.Image, torch
+        from transformers import AutoImageProcessor, AutoModelForImageSegmentation, pipeline
+        folder = {str(saved_folder)!r}
+        model = AutoModelForImageSegmentation.from_pretrained(folder, trust_remote_code=True).eval()
+        processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True)
+        image = PIL.Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8))
+        with torch.no_grad():
+            outputs = model(**processor(image, return_tensors="pt"))
+        assert processor.post_process_saliency(outputs, target_sizes=[image.size[::-1]])[0].shape == (48, 64)
+        assert pipeline("background-removal", model=folder, trust_remote_code=True)(image).mode == "RGBA"
+        segments = pipeline("image-segmentation", model=folder, trust_remote_code=True)(image, threshold=0.0)
+        assert [s["label"] for s in segments] == ["foreground"], segments
+        print("done")
+        """
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "hide"), "HF_HOME": str(tmp_path / "hf")}
+    env["HF_HUB_OFFLINE"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "done" and result.stderr == "", result.stderr[-3000:]

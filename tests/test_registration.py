@@ -153,9 +153,19 @@ def test_add_remote_code_writes_the_json_files_with_the_package_atomic_writer(sa
     assert sorted(p.name for p in saved_folder.iterdir()) == sorted(before + list(registration.REMOTE_CODE_FILES))
     config = json.loads((saved_folder / "config.json").read_text())
     assert config["auto_map"] == registration.AUTO_MAP and config["model_type"] == "u2net"
-    assert json.loads((saved_folder / "preprocessor_config.json").read_text())["auto_map"] == {
-        "AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor"
-    }
+    # The processor's class is named in config.json's auto_map only (see registration.AUTO_MAP).
+    processor_config = json.loads((saved_folder / "preprocessor_config.json").read_text())
+    assert "image_processor_type" not in processor_config and "auto_map" not in processor_config
+    assert config["auto_map"]["AutoImageProcessor"] == "image_processing_u2net.U2NetImageProcessor"
+
+
+def test_remove_remote_code_gives_back_the_plain_folder(saved_folder):
+    plain = {name: (saved_folder / name).read_text() for name in ("config.json", "preprocessor_config.json")}
+    add_remote_code(saved_folder)
+    registration.remove_remote_code(saved_folder)
+    assert not any((saved_folder / name).exists() for name in registration.REMOTE_CODE_FILES)
+    for name, text in plain.items():
+        assert json.loads((saved_folder / name).read_text()) == json.loads(text), name
 
 
 @pytest.mark.slow
@@ -217,3 +227,16 @@ def test_remote_code_folder_loads_without_the_package(tmp_path, saved_folder, ti
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "labels ['foreground']" in result.stdout or "labels []" in result.stdout
+
+
+def test_a_folder_with_code_loads_with_the_package_and_no_trust_flag(saved_folder, transformers_log, capfd):
+    # Where u2net_hf is installed, a repo pushed with its code loads as any other: the package's classes, no
+    # question about running the repo's code, nothing said.
+    add_remote_code(saved_folder)
+    capfd.readouterr()
+    assert type(AutoModel.from_pretrained(saved_folder)) is U2NetForImageSegmentation
+    assert type(AutoImageProcessor.from_pretrained(saved_folder)) is U2NetImageProcessor
+    segmenter = pipeline("image-segmentation", model=str(saved_folder))
+    assert type(segmenter.model) is U2NetForImageSegmentation
+    assert type(segmenter.image_processor) is U2NetImageProcessor
+    assert capfd.readouterr() == ("", "") and transformers_log == []

@@ -8,6 +8,12 @@ try:  # transformers >= 5
 except ImportError:  # transformers 4.x
     from transformers import PretrainedConfig as PreTrainedConfig
 
+from .logging_u2net import quiet_routine_messages
+
+# Every load of a U2-Net model imports its configuration first, remote code included: from here on, transformers'
+# routine lines about third-party models are dropped for U2-Net models (see `logging_u2net.py`).
+quiet_routine_messages()
+
 
 # One row per stage: (height, in_channels, mid_channels, out_channels, dilated, side_output).
 # `dilated` selects the RSU-xF block (dilated convolutions, no pooling); `side_output` attaches

@@ -27,6 +27,7 @@ import PIL.ImageOps
 import torch
 from transformers.image_utils import PILImageResampling
 
+from .extras import install_hint
 from .image_processing_u2net import U2NetImageProcessor, to_rgb_array
 from .image_transforms_u2net import resize_mask
 from .pretrained import is_hub_id
@@ -466,7 +467,7 @@ def _datasets():
         import datasets
     except ImportError as error:
         raise ImportError(
-            "Reading Hugging Face data sets needs the `datasets` package: pip install 'u2net-hf[train]'."
+            f"Reading Hugging Face data sets needs the `datasets` package: {install_hint('train')}."
         ) from error
     return datasets
 

@@ -27,7 +27,7 @@ from .image_processing_u2net import U2NetImageProcessor
 from .modelcard import card_defaults, made_with, retarget_model_card, write_model_card
 from .modeling_u2net import U2NetPreTrainedModel
 from .pretrained import load_image_processor, resolve_model_path
-from .registration import REMOTE_CODE_FILES, add_remote_code
+from .registration import REMOTE_CODE_FILES, add_remote_code, remove_remote_code
 
 DEFAULT_COMMIT_MESSAGE = "Upload U2-Net model with u2net-hf"
 WEIGHTS_NAME = "model.safetensors"
@@ -192,6 +192,8 @@ def save_for_hub(
         _retarget_card(folder / "README.md", config, repo_id=repo_id, with_code=with_code)
     if with_code:
         add_remote_code(folder)
+    else:  # a folder pulled from a repo with code still points its config at that code
+        remove_remote_code(folder)
     return sorted(path.name for path in folder.iterdir())
 
 

@@ -6,7 +6,7 @@ without transformers; this file gives it transformers' processor API."""
 
 from __future__ import annotations
 
-import logging
+import inspect
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +17,10 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from .image_transforms_u2net import U2NetTransforms
 from .image_transforms_u2net import to_rgb_array as _to_rgb_array
+from .logging_u2net import quiet_routine_messages
+
+# Before transformers loads this processor as remote code on its own: see `logging_u2net.py`.
+quiet_routine_messages()
 
 
 class U2NetImageProcessor(BaseImageProcessor):
@@ -204,22 +208,25 @@ class U2NetImageProcessor(BaseImageProcessor):
         Report the foreground as one segment per image, with a score: what `pipeline("image-segmentation")`
         calls, so that it returns `[{"label": "foreground", "score": ..., "mask": ...}]`.
 
-        The segment is every pixel whose foreground probability exceeds `mask_threshold`. Its score is the
-        segment's **peak foreground probability**: how sure the model is, at its most certain pixel, that the image
-        holds a subject at all. A salient-object model has one subject per image, so the score answers "is there a
-        subject?" (a detector's confidence), not "how sharp is its outline?": a thin or hazy subject (the rocket of
-        scikit-image's photos: mean probability 0.87 over its pixels) still has a core the model is sure of
-        (peak 0.999). On the five scikit-image photos (astronaut, chelsea, coffee, rocket, motorcycle) the bundled
-        u2net-lite scores 0.9989 to 1.0, so the pipeline's default `threshold=0.9` keeps each of them; `[]` comes
-        back when no pixel reaches `mask_threshold` (no foreground at all), or when even the strongest pixel is under
-        `threshold` (a foreground the model is not sure of).
+        The segment is every pixel whose foreground probability exceeds `mask_threshold`; it is reported whenever
+        there is such a pixel, and `[]` means the model sees no foreground at all. Its score is the segment's
+        **peak foreground probability**: how sure the model is, at its most certain pixel, that the image holds a
+        subject at all (a detector's confidence, not the sharpness of the outline). On the five scikit-image photos
+        (astronaut, chelsea, coffee, rocket, motorcycle) the bundled u2net-lite scores 0.9989 to 1.0; a faint
+        subject scores lower (scikit-image's `moon`: 0.78).
+
+        `threshold` filters by that score when you choose it. The pipeline passes its own default (0.9, made for
+        detectors that propose many candidates) when its caller gives none; that default is not applied, because a
+        salient-object model proposes one segment, and dropping it would leave a user's `result[0]["mask"]` with
+        nothing: `pipeline(...)(image)` always gives the foreground, `pipeline(...)(image, threshold=0.9)` only a
+        foreground scoring at least 0.9.
 
         Args:
             outputs ([`U2NetSegmentationOutput`] or `dict`):
                 Model outputs holding `logits`.
             threshold (`float`, *optional*, defaults to 0.5):
-                Minimum score (peak foreground probability) for the segment to be reported. The pipeline passes its
-                own default, 0.9.
+                Minimum score (peak foreground probability) for the segment to be reported; the image-segmentation
+                pipeline's own default is not applied (see above).
             mask_threshold (`float`, *optional*, defaults to 0.5):
                 Foreground probability above which a pixel belongs to the segment.
             target_sizes (`list[tuple[int, int]]`, *optional*):
@@ -231,6 +238,8 @@ class U2NetImageProcessor(BaseImageProcessor):
             `{"id": 1, "label_id": 1, "score": float}` when the foreground is present and scores at least
             `threshold`.
         """
+        if _is_the_segmentation_pipelines_default(threshold):
+            threshold = 0.0
         results = []
         for mask in self.post_process_saliency(outputs, target_sizes):
             foreground = mask > mask_threshold
@@ -242,64 +251,15 @@ class U2NetImageProcessor(BaseImageProcessor):
         return results
 
 
-class RoutineMessageFilter(logging.Filter):
-    """
-    Drop three lines that transformers logs at warning level or above for *every* third-party model, when (and
-    only when) they are about a U2-Net model: the image-segmentation pipeline's "The model '...' is not supported
-    for image-segmentation" error (it checks built-in names only), 4.x's "Device set to use cpu" and 4.57's "Using
-    a slow image processor as `use_fast` is unset" (U2-Net has one processor; there is no fast one to choose).
-    The same lines about any other model pass. Installed on import of this module, which is also the processor's
-    remote code, so `trust_remote_code=True` loads are quiet too.
-    """
-
-    model_names = ("U2NetForImageSegmentation", "U2NetModel")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "is not supported for" in message:
-            return not any(f"The model '{name}'" in message for name in self.model_names)
-        if message.startswith("Device set to use"):
-            return not _called_for_u2net(lambda local: _is_u2net_model(getattr(local.get("self"), "model", None)))
-        if message.startswith("Using a slow image processor"):
-            return not _called_for_u2net(
-                lambda local: (
-                    isinstance(local.get("config_dict"), dict)
-                    and local["config_dict"].get("image_processor_type") == "U2NetImageProcessor"
-                )
-            )
-        return True
-
-
-def _is_u2net_model(model) -> bool:
-    return getattr(getattr(model, "config", None), "model_type", None) == "u2net"
-
-
-def _called_for_u2net(test, depth: int = 12) -> bool:
-    """Whether one of the frames that logged the record (the pipeline's `__init__`, the Auto class's
-    `from_pretrained`) is about a U2-Net model, by `test` on its local variables."""
-    frame = sys._getframe(2)
-    for _ in range(depth):
-        if frame is None:
-            return False
-        if test(frame.f_locals):
-            return True
-        frame = frame.f_back
-    return False
-
-
-ROUTINE_MESSAGE_LOGGERS = ("transformers.pipelines.base", "transformers.models.auto.image_processing_auto")
-
-
-def quiet_routine_messages() -> None:
-    """Install [`RoutineMessageFilter`] on the transformers loggers that say those lines; idempotent (also across
-    the copies of this module that remote code loads)."""
-    for name in ROUTINE_MESSAGE_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(type(f).__name__ == RoutineMessageFilter.__name__ for f in logger.filters):
-            logger.addFilter(RoutineMessageFilter())
-
-
-quiet_routine_messages()
+def _is_the_segmentation_pipelines_default(threshold) -> bool:
+    """Whether `threshold` is the very default object of `ImageSegmentationPipeline.postprocess`, which the pipeline
+    passes when its caller chose no threshold (a value the caller writes, even 0.9, is another object)."""
+    module = sys.modules.get("transformers.pipelines.image_segmentation")
+    pipeline_class = getattr(module, "ImageSegmentationPipeline", None)
+    if pipeline_class is None:
+        return False
+    parameter = inspect.signature(pipeline_class.postprocess).parameters.get("threshold")
+    return parameter is not None and threshold is parameter.default
 
 
 def _as_list(images) -> list:

@@ -15,7 +15,7 @@
 
 Nothing here falls back silently: an image whose matte cannot be solved keeps the model's alpha, and a
 [`MattingWarning`] names the image and says so. pymatting (and through it numba and scipy) is imported only when
-matting or colour estimation runs: `pip install "u2net-hf[matting]"`; [`post_process_mask`] needs only scipy.
+matting or colour estimation runs: `pip install -e ".[matting]"` in a clone; [`post_process_mask`] needs only scipy.
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ import numpy as np
 import PIL.Image
 import PIL.ImageFilter
 
+from .extras import install_hint
+
 MATTING_MAX_PIXELS = 1_000_000
 """The largest image, in pixels, whose matte is solved at full resolution; larger ones (a 1080p frame, a 12 MP
 photo) are solved at this many pixels and brought back to full size by a guided filter: a 1080p matte in about a
 tenth of the time of rembg's, at the same or a lower error on the benchmark's composites."""
 
-INSTALL_HINT = 'pip install "u2net-hf[matting]" (in a clone of the repository: pip install -e ".[matting]")'
+INSTALL_HINT = install_hint("matting")
 
 # Tiles of the working image that hold unknown pixels are solved one by one: the incomplete Cholesky
 # factorization pymatting preconditions with grows faster than linearly with the number of unknowns, so small

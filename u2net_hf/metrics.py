@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .data import SaliencyDataset, load_saliency_eval_dataset
+from .extras import install_hint
 from .image_processing_u2net import U2NetImageProcessor
 
 logger = logging.getLogger(__name__)
@@ -309,7 +310,7 @@ def weighted_fmeasure(prediction: np.ndarray, target: np.ndarray, beta_squared: 
     try:
         from scipy import ndimage
     except ImportError as error:
-        raise ImportError("The weighted F-measure needs scipy: pip install 'u2net-hf[metrics]'.") from error
+        raise ImportError(f"The weighted F-measure needs scipy: {install_hint('metrics')}.") from error
     distance, (nearest_rows, nearest_cols) = ndimage.distance_transform_edt(~target, return_indices=True)
     error = np.abs(prediction - target)
     # Each background pixel takes the error of its nearest foreground pixel (foreground pixels are their own).

@@ -23,7 +23,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .configuration_u2net import U2NetConfig, preset_of
+from .extras import install_command
 from .files import write_text_atomically
+from .registration import REMOTE_CODE_FILES
 from .version import __version__
 
 CITATION = """@article{qin2020u2net,
@@ -52,11 +54,9 @@ want BatchNorm to re-learn statistics (expect a warm-up)."""
 CUSTOM_TITLE = "U2-Net (custom configuration)"
 TORCH_HUB_REPO = "u2net-hf/u2net-hf"
 # What works today (the package is not on PyPI yet), and the line that will once it is.
-INSTALL_NOW = 'pip install "u2net-hf @ git+https://github.com/u2net-hf/u2net-hf"'
-INSTALL_PYPI = "pip install u2net-hf"
 INSTALL_NOTE = (
-    f"`{INSTALL_NOW}` today, or `pip install -e .` in a clone; `{INSTALL_PYPI}` once it is published on PyPI, which "
-    "it is not yet"
+    f"`{install_command()}` today, or `pip install -e .` in a clone; `pip install u2net-hf` once it is published on "
+    "PyPI, which it is not yet"
 )
 # library_name of repos without code: they load only where the package is installed and imported.
 LIBRARY_NAME = "u2net-hf"
@@ -239,11 +239,14 @@ def load_instructions(
         else ""
     )
     if remote_code:
+        code_files = ", ".join(f"`{name}`" for name in REMOTE_CODE_FILES)
         intro = (
             "This repo holds the model's code, so transformers alone loads it: no other package is needed. "
-            "`trust_remote_code=True` runs the repo's Python files (`configuration_u2net.py`, `modeling_u2net.py`, "
-            "`image_processing_u2net.py`, `image_transforms_u2net.py`, `pipelines.py`) on your machine: read them first, and pin a reviewed "
-            "commit with `revision=`."
+            f"`trust_remote_code=True` runs the repo's Python files ({code_files}) on your machine: read them first, "
+            "and pin a reviewed commit with `revision=`. Where u2net-hf is installed, the Auto classes and "
+            "`image-segmentation` also load the repo without `trust_remote_code`, with the package's own classes; "
+            "`background-removal` still needs it (transformers loads a pipeline that a repo declares from the repo), "
+            "and its file then runs on the package."
         )
         package_import, trust = "", ", trust_remote_code=True"
         install = f" Install it with {INSTALL_NOTE}."

@@ -8,8 +8,10 @@ a checkpoint and loaded with `trust_remote_code=True` where `u2net_hf` is not in
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -18,6 +20,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import ModelOutput
+from transformers.utils import logging as transformers_logging
 
 from .configuration_u2net import U2NetConfig
 
@@ -155,17 +158,19 @@ class U2NetPreTrainedModel(PreTrainedModel):
                 from another head); `ignore_mismatched_sizes=True` also allows mis-shaped tensors.
         """
         if not strict:
-            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+            with _without_weight_loading_bar():
+                return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
         wants_info = kwargs.pop("output_loading_info", False)
         # Mis-shaped tensors are loaded as random ones and reported, so that the check below can name them.
         allow_mismatch = kwargs.pop("ignore_mismatched_sizes", False)
-        model, info = super().from_pretrained(
-            pretrained_model_name_or_path,
-            *model_args,
-            output_loading_info=True,
-            ignore_mismatched_sizes=True,
-            **kwargs,
-        )
+        with _without_weight_loading_bar():
+            model, info = super().from_pretrained(
+                pretrained_model_name_or_path,
+                *model_args,
+                output_loading_info=True,
+                ignore_mismatched_sizes=True,
+                **kwargs,
+            )
         problems = cls._loading_problems(info, allow_mismatch)
         if problems:
             raise ValueError(
@@ -205,6 +210,38 @@ class U2NetPreTrainedModel(PreTrainedModel):
                 if isinstance(module, nn.BatchNorm2d):
                     module.eval()
         return self
+
+
+_LOADING = threading.local()
+WEIGHT_LOADING_BAR = "Loading weights"
+
+
+@contextlib.contextmanager
+def _without_weight_loading_bar():
+    """
+    transformers 5 draws a "Loading weights" bar for every load, though a U2-Net checkpoint loads in a fraction of a
+    second. Drop that one bar, for loads of this thread only, through transformers' tqdm hook: download bars, other
+    models' bars, other threads and the user's own hook are left as they are (4.x draws no such bar).
+    """
+    set_hook = getattr(transformers_logging, "set_tqdm_hook", None)
+    if set_hook is None or getattr(_LOADING, "active", False):
+        yield
+        return
+
+    def hook(factory, args, kwargs):
+        if getattr(_LOADING, "active", False) and kwargs.get("desc") == WEIGHT_LOADING_BAR:
+            return transformers_logging.EmptyTqdm(*args, **kwargs)
+        return previous(factory, args, kwargs) if previous is not None else factory(*args, **kwargs)
+
+    previous = set_hook(hook)
+    _LOADING.active = True
+    try:
+        yield
+    finally:
+        _LOADING.active = False
+        current = set_hook(previous)
+        if current is not hook:  # a hook set meanwhile by someone else stays
+            set_hook(current)
 
 
 def _first(items: list[str], count: int = 5) -> str:

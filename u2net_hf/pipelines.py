@@ -19,14 +19,17 @@ import PIL.Image
 import PIL.ImageOps
 from transformers import Pipeline
 
-from .image_processing_u2net import quiet_routine_messages
+# transformers 4.x copies only a remote module's direct relative imports beside it: every sibling this file needs
+# as remote code is imported here directly, the processor included.
+from .image_processing_u2net import U2NetImageProcessor  # noqa: F401
 from .image_transforms_u2net import to_rgb_array
+from .logging_u2net import quiet_routine_messages
+
+# Before transformers loads this model's image processor (which, as remote code, it may do first): its routine
+# "slow image processor" line is one of those the filter drops.
+quiet_routine_messages()
 
 # The options of `remove_background` that pass through, and those a Python without u2net-hf can do.
-# Before transformers loads this model's image processor (which, as remote code, it may do first): its routine
-# "slow image processor" line is one of those the filter drops. Both sibling files are imported here directly,
-# as transformers 4.x copies only a remote module's direct relative imports beside it.
-quiet_routine_messages()
 
 REMOVE_OPTIONS = (
     "mask_only",

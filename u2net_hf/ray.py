@@ -1,5 +1,5 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Background removal over many machines and GPUs with Ray Data (`pip install "u2net-hf[ray]"`).
+"""Background removal over many machines and GPUs with Ray Data (`pip install -e ".[ray]"` in a clone).
 
 [`RemoveBackgrounds`] is a callable class for `ray.data.Dataset.map_batches`: each actor of the pool makes one
 [`~u2net_hf.Session`] and runs batches of images through it, with a per-row error column instead of a failed
@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from .extras import install_hint
+
 # The columns Ray's readers fill: `read_images` gives "image" (decoded arrays), `read_binary_files` "bytes".
 IMAGE_COLUMNS = ("image", "bytes")
 ERROR_COLUMN = "error"
@@ -26,7 +28,7 @@ def _import_ray():
         import ray
         import ray.data
     except ImportError as error:
-        raise RuntimeError('Ray jobs need Ray Data: pip install "u2net-hf[ray]".') from error
+        raise RuntimeError(f"Ray jobs need Ray Data: {install_hint('ray')}.") from error
     return ray
 
 

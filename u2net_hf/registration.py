@@ -23,17 +23,21 @@ from .files import write_text_atomically
 
 BACKGROUND_REMOVAL_TASK = "background-removal"
 
-# Written into config.json / preprocessor_config.json of folders saved for `trust_remote_code=True`, so
-# that every Auto class finds its class in the code files saved beside the weights. `AutoModel` maps to the
-# segmentation model, as in `register_u2net`: a U2-Net checkpoint is a mask predictor, and the bare
-# `U2NetModel` (features only) is loaded by its own name.
+# Written into config.json of folders saved for `trust_remote_code=True`, so that every Auto class finds its
+# class in the code files saved beside the weights. `AutoModel` maps to the segmentation model, as in
+# `register_u2net`: a U2-Net checkpoint is a mask predictor, and the bare `U2NetModel` (features only) is loaded by
+# its own name. The image processor's entry lives here too, and preprocessor_config.json names no processor class:
+# transformers then loads the configuration (ours, which installs the routine-message filter) before it picks the
+# processor, instead of warning at once on 4.x that a "slow" processor was saved, and 5.x finds the package's own
+# processor where u2net_hf is installed, instead of asking whether to run the repo's.
 AUTO_MAP = {
     "AutoConfig": "configuration_u2net.U2NetConfig",
     "AutoModel": "modeling_u2net.U2NetForImageSegmentation",
     "AutoModelForImageSegmentation": "modeling_u2net.U2NetForImageSegmentation",
     "AutoModelForSemanticSegmentation": "modeling_u2net.U2NetForImageSegmentation",
+    "AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor",
 }
-IMAGE_PROCESSOR_AUTO_MAP = {"AutoImageProcessor": "image_processing_u2net.U2NetImageProcessor"}
+PROCESSOR_CLASS_KEYS = ("image_processor_type", "auto_map")
 
 
 def register_u2net() -> None:
@@ -60,7 +64,7 @@ def register_auto_classes() -> None:
     )
 
     from .configuration_u2net import U2NetConfig
-    from .image_processing_u2net import U2NetImageProcessor, quiet_routine_messages
+    from .image_processing_u2net import U2NetImageProcessor
     from .modeling_u2net import U2NetForImageSegmentation
 
     AutoConfig.register(U2NetConfig.model_type, U2NetConfig, exist_ok=True)
@@ -68,7 +72,6 @@ def register_auto_classes() -> None:
     AutoModelForImageSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoModelForSemanticSegmentation.register(U2NetConfig, U2NetForImageSegmentation, exist_ok=True)
     AutoImageProcessor.register(U2NetConfig, slow_image_processor_class=U2NetImageProcessor, exist_ok=True)
-    quiet_routine_messages()
 
 
 def register_background_removal_pipeline() -> None:
@@ -194,6 +197,7 @@ def register_when_transformers_loads() -> None:
 
 REMOTE_CODE_FILES = (
     "configuration_u2net.py",
+    "logging_u2net.py",
     "modeling_u2net.py",
     "image_processing_u2net.py",
     "image_transforms_u2net.py",
@@ -214,9 +218,10 @@ CUSTOM_PIPELINES = {
 def add_remote_code(folder: str | os.PathLike) -> list[str]:
     """
     Make a folder saved with `save_pretrained` loadable with `trust_remote_code=True` where `u2net_hf` is not
-    installed: copy the self-contained code files (the model trio and the background-removal pipeline) beside the
-    weights, point every Auto class at them through `auto_map`, and declare `pipeline("background-removal")` in
-    `custom_pipelines`.
+    installed: copy the self-contained code files (the model trio, their helpers and the background-removal
+    pipeline) beside the weights, point every Auto class at them through `auto_map` in `config.json`, and declare
+    `pipeline("background-removal")` in `custom_pipelines`. Where u2net_hf is installed, the folder still loads
+    with the package's own classes and no `trust_remote_code`.
 
     Unlike `register_for_auto_class`, this changes no class attribute, so later saves stay code-free.
 
@@ -231,13 +236,36 @@ def add_remote_code(folder: str | os.PathLike) -> list[str]:
     package = Path(__file__).parent
     for name in REMOTE_CODE_FILES:
         shutil.copyfile(package / name, folder / name)
-    _update_json(folder / "config.json", {"auto_map": AUTO_MAP, "custom_pipelines": CUSTOM_PIPELINES})
+    _edit_json(folder / "config.json", update={"auto_map": AUTO_MAP, "custom_pipelines": CUSTOM_PIPELINES})
     if (folder / "preprocessor_config.json").is_file():
-        _update_json(folder / "preprocessor_config.json", {"auto_map": IMAGE_PROCESSOR_AUTO_MAP})
+        _edit_json(folder / "preprocessor_config.json", drop=PROCESSOR_CLASS_KEYS)
     return list(REMOTE_CODE_FILES)
 
 
-def _update_json(path: Path, values: dict) -> None:
+def remove_remote_code(folder: str | os.PathLike) -> None:
+    """
+    Undo [`add_remote_code`]: delete the code files, `auto_map` and `custom_pipelines`, and name the processor
+    class in `preprocessor_config.json` again; the folder then loads with `import u2net_hf` only.
+
+    Args:
+        folder (`str` or `os.PathLike`):
+            A folder holding `config.json` (and optionally `preprocessor_config.json`).
+    """
+    folder = Path(folder)
+    for name in REMOTE_CODE_FILES:
+        (folder / name).unlink(missing_ok=True)
+    _edit_json(folder / "config.json", drop=("auto_map", "custom_pipelines"))
+    if (folder / "preprocessor_config.json").is_file():
+        _edit_json(
+            folder / "preprocessor_config.json",
+            update={"image_processor_type": AUTO_MAP["AutoImageProcessor"].rpartition(".")[2]},
+            drop=("auto_map",),
+        )
+
+
+def _edit_json(path: Path, *, update: dict | None = None, drop: tuple[str, ...] = ()) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
-    data.update(values)
+    for key in drop:
+        data.pop(key, None)
+    data.update(update or {})
     write_text_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

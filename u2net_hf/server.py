@@ -7,7 +7,7 @@ event loop never waits on a model), and answers the image. Sessions come from a 
 model the server was started with, made once under a lock and shared by every request. Every bad request gets a
 4xx with a one-line JSON `detail`; nothing answers a traceback.
 
-Needs the `serve` extra: `pip install "u2net-hf[serve]"` (from a clone: `pip install -e ".[serve]"`).
+Needs the `serve` extra: `pip install -e ".[serve]"` in a clone (see [`~u2net_hf.extras.install_hint`]).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .background import parse_color
+from .extras import install_hint
 from .images import printable_name
 from .pretrained import DEFAULT_MODEL as PRETRAINED_DEFAULT_MODEL
 from .pretrained import REMBG_MODEL_NAMES
@@ -48,7 +49,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024**2
 # (None when an application switched Pillow's limit off: the server keeps a limit of its own then.)
 DEFAULT_MAX_PIXELS = PIL.Image.MAX_IMAGE_PIXELS or 89_478_485
 DEFAULT_MAX_BATCH = 16
-SERVE_EXTRA_HINT = 'pip install "u2net-hf[serve]" (from a clone of the repository: pip install -e ".[serve]")'
+SERVE_EXTRA_HINT = install_hint("serve")
 SETTINGS_VARIABLE = "U2NET_HF_SERVE_SETTINGS"
 # rembg's model names that are ours under another name (the official U2-NetP and U2-Net weights).
 REMBG_ALIASES = REMBG_MODEL_NAMES

@@ -3,8 +3,7 @@
 and after side by side, pick the model and the options the API has, download the result.
 
 `u2net-hf serve` mounts it at `/`; `app.py` at the root of the repository runs it alone (a Hugging Face Space:
-`gradio app.py`). Needs the `serve` extra: `pip install "u2net-hf[serve]"` (from a clone:
-`pip install -e ".[serve]"`).
+`gradio app.py`). Needs the `serve` extra: `pip install -e ".[serve]"` in a clone.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ composites each frame ([`~u2net_hf.background.compose`]) and encodes the result:
 Frame rate, frame count, time stamps and displayed size are kept; a clip with a rotation flag (phone videos) is
 turned upright first, as [`~u2net_hf.images.load_image`] does with EXIF orientation, and written upright. Audio is
 copied when the output container takes its codec (re-encoded to Opus for WebM, AAC for MP4/MOV otherwise). Needs
-the `video` extra (`pip install "u2net-hf[video]"`).
+the `video` extra (`pip install -e ".[video]"` in a clone).
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from .background import RemoveOptions, compose
+from .extras import install_hint
 from .files import atomic_write
 from .images import printable_name
 
-INSTALL_HINT = 'pip install "u2net-hf[video]" (in a clone: pip install -e ".[video]")'
+INSTALL_HINT = install_hint("video")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 # How much of the previous frame's (smoothed) mask a pixel keeps where the picture did not change there.
 DEFAULT_SMOOTHING = 0.6

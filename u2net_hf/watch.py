@@ -6,7 +6,7 @@ with the tree mirroring and the skipping of a folder run (see [`~u2net_hf.jobs.p
 interrupted. A file is read only once it is complete: closed after writing (Linux reports it) or moved in, and
 no longer growing; where closes are not reported, once its size and time stamp have not changed for `settle`
 seconds. A file that cannot be processed is reported and the watch goes on. Needs the `watch` extra
-(`pip install "u2net-hf[watch]"`, built on watchdog).
+(`pip install -e ".[watch]"` in a clone, built on watchdog).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .extras import install_hint
 from .images import printable_name, save_image
 from .jobs import plan_folder
 
-INSTALL_HINT = 'pip install "u2net-hf[watch]" (in a clone: pip install -e ".[watch]")'
+INSTALL_HINT = install_hint("watch")
 
 
 @dataclass(frozen=True)

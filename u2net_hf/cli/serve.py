@@ -8,9 +8,10 @@ import ipaddress
 import os
 import re
 
+from ..extras import install_hint
 from . import ALIASES, CommandError, positive_int
 
-SERVE_EXTRA_HINT = 'pip install "u2net-hf[serve]" (from a clone of the repository: pip install -e ".[serve]")'
+SERVE_EXTRA_HINT = install_hint("serve")
 SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 

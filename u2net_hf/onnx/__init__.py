@@ -1,7 +1,7 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """ONNX export of U2-Net (float32 or int8), and an onnxruntime model that is called like the PyTorch one.
 
-Needs the `onnx` extra: `pip install "u2net-hf[onnx]"`. One module per concern:
+Needs the `onnx` extra: `pip install -e ".[onnx]"` in a clone. One module per concern:
 
 - `u2net_hf.onnx.runtime`: [`OnnxU2Net`] and the onnxruntime providers of a device (needs onnxruntime only);
 - `u2net_hf.onnx.export`: [`export_onnx`], the export cache ([`cached_onnx_export`]) and [`load_onnx_model`];

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..devices import default_num_threads, parse_device
+from ..extras import install_hint
 from ..image_transforms_u2net import U2NetTransforms
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def import_onnx():
         import onnx  # the PyPI package: absolute imports never resolve to this package, u2net_hf.onnx
     except ImportError as error:
         raise RuntimeError(
-            'Reading and writing ONNX files needs the onnx package: pip install "u2net-hf[onnx]".'
+            f"Reading and writing ONNX files needs the onnx package: {install_hint('onnx')}."
         ) from error
     return onnx
 
@@ -54,7 +55,9 @@ def import_onnxruntime():
     try:
         import onnxruntime
     except ImportError as error:
-        raise RuntimeError('Running ONNX files needs onnxruntime: pip install "u2net-hf[onnx]".') from error
+        raise RuntimeError(
+            f"Running ONNX files needs onnxruntime, a dependency of u2net-hf: {install_hint()}."
+        ) from error
     return onnxruntime
 
 
