@@ -250,7 +250,7 @@ def test_remote_code_pipeline_without_the_package(tmp_path, saved_folder):
 
 @pytest.mark.slow
 def test_remote_code_loads_say_nothing_without_the_package(tmp_path, saved_folder):
-    # The card's snippets for a repo with code, in a Python without u2net_hf: nothing on stderr at all (no
+    # What the card shows for a repo with code, in a Python without u2net_hf: nothing on stderr at all (no
     # warning, no "slow image processor" line on 4.x, no weight-loading bar on 5.x).
     add_remote_code(saved_folder)
     (tmp_path / "hide").mkdir()
@@ -260,8 +260,9 @@ def test_remote_code_loads_say_nothing_without_the_package(tmp_path, saved_folde
         import numpy as np, PIL.Image, torch
         from transformers import AutoImageProcessor, AutoModelForImageSegmentation, pipeline
         folder = {str(saved_folder)!r}
-        model = AutoModelForImageSegmentation.from_pretrained(folder, trust_remote_code=True).eval()
+        # The processor first and alone: on 4.x that load used to warn before any file of the repo had run.
         processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True)
+        model = AutoModelForImageSegmentation.from_pretrained(folder, trust_remote_code=True).eval()
         image = PIL.Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8))
         with torch.no_grad():
             outputs = model(**processor(image, return_tensors="pt"))
