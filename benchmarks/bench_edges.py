@@ -236,12 +236,27 @@ def run_method(method: str, source: Path, output: Path, peer) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def method_name(text: str) -> str:
+    """A method of `METHODS`, its flag's dash optional: argparse takes a lone `-a` for an option of its own."""
+    for name in METHODS:
+        if text in (name, name.replace("-", "")):
+            return name
+    raise argparse.ArgumentTypeError(f"unknown method {text!r}; choose from {', '.join(METHODS)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--worker", nargs=4, metavar=("SIDE", "IN", "OUT", "OPTIONS"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", default=["1080p", "12mp"], choices=list(SIZES))
     parser.add_argument("--count", type=int, default=2, help="composites at 1080p (12 MP gets one)")
-    parser.add_argument("--methods", nargs="+", default=DEFAULT_METHODS, choices=list(METHODS))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        type=method_name,
+        default=DEFAULT_METHODS,
+        metavar="METHOD",
+        help=f"of {', '.join(METHODS)}; the flags may be written without their dash (a, 'a wide', 'rembg a')",
+    )
     parser.add_argument("--crops", type=Path, help="write before/after crops of hair and soft edges here")
     parser.add_argument("--json", type=Path, help="write the raw results here")
     args = parser.parse_args(argv)

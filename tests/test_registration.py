@@ -161,6 +161,8 @@ def test_add_remote_code_writes_the_json_files_with_the_package_atomic_writer(sa
 
 def test_remove_remote_code_gives_back_the_plain_folder(saved_folder):
     plain = {name: (saved_folder / name).read_text() for name in ("config.json", "preprocessor_config.json")}
+    registration.remove_remote_code(saved_folder)  # nothing to remove: the files keep their bytes
+    assert {name: (saved_folder / name).read_text() for name in plain} == plain
     add_remote_code(saved_folder)
     registration.remove_remote_code(saved_folder)
     assert not any((saved_folder / name).exists() for name in registration.REMOTE_CODE_FILES)

@@ -30,7 +30,6 @@ from .logging_u2net import quiet_routine_messages
 quiet_routine_messages()
 
 # The options of `remove_background` that pass through, and those a Python without u2net-hf can do.
-
 REMOVE_OPTIONS = (
     "mask_only",
     "bg_color",

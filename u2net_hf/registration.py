@@ -265,7 +265,6 @@ def remove_remote_code(folder: str | os.PathLike) -> None:
 
 def _edit_json(path: Path, *, update: dict | None = None, drop: tuple[str, ...] = ()) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
-    for key in drop:
-        data.pop(key, None)
-    data.update(update or {})
-    write_text_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    edited = {key: value for key, value in data.items() if key not in drop} | (update or {})
+    if edited != data:  # a file with nothing to change keeps its bytes
+        write_text_atomically(path, json.dumps(edited, indent=2, sort_keys=True) + "\n")
