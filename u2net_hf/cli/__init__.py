@@ -89,15 +89,33 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a positive integer, or a one-line argument error."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def number_in_range(what: str, low: float | None = None, high: float | None = None, kind: type = int):
+    """
+    An argparse type: a number of `kind` from `low` to `high` (either open when `None`), or a one-line argument
+    error, "expected {what}, got ...".
+
+    Example:
+
+    ```python
+    >>> from u2net_hf.cli import number_in_range
+    >>> number_in_range("an 8-bit mask level from 0 to 255", 0, 255)("240")
+    240
+    ```
+    """
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ((low is None or value >= low) and (high is None or value <= high)):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+
+    return parse
+
+
+positive_int = number_in_range("a positive integer", low=1)
 
 
 def one_line(error: BaseException) -> str:

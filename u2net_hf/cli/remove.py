@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ALIASES, CommandError, one_line, positive_int
+from . import ALIASES, CommandError, number_in_range, one_line, positive_int
 
 _STDIO = "-"
 
@@ -541,34 +541,9 @@ def _color_argument(values: list[str] | None) -> tuple[int, ...] | None:
     return parse_color(numbers)
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
-    return value
-
-
-def _mask_level(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an 8-bit mask level from 0 to 255, got {text!r}") from None
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"expected an 8-bit mask level from 0 to 255, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels (0 or more), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels (0 or more), got {text}")
-    return value
+_probability = number_in_range("a number between 0 and 1", 0, 1, kind=float)
+_mask_level = number_in_range("an 8-bit mask level from 0 to 255", 0, 255)
+_non_negative_int = number_in_range("a whole number of pixels (0 or more)", low=0)
 
 
 # --- streams: a watched folder, raw frames from ffmpeg, video files (u2net_hf.watch, .frames, .video) -------------
