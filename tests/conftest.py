@@ -47,6 +47,19 @@ def save_contrasty_model(folder: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def contrasty_model_dir(tmp_path_factory) -> str:
+    """[`save_contrasty_model`]'s folder, once per test module (the streams tests run it in processes too)."""
+    return str(save_contrasty_model(tmp_path_factory.mktemp("contrasty-u2net")))
+
+
+@pytest.fixture(scope="module")
+def contrasty_session(contrasty_model_dir):
+    from u2net_hf import new_session
+
+    return new_session(contrasty_model_dir)
+
+
 @pytest.fixture
 def tiny_config() -> U2NetConfig:
     return U2NetConfig(**TINY_STAGES)

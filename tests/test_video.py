@@ -16,9 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import save_contrasty_model
 
-from u2net_hf import new_session
 from u2net_hf.cli import main
 from u2net_hf.video import TemporalSmoother, flicker, is_video_path, remove_video
 
@@ -85,19 +83,14 @@ def describe(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory):
-    return new_session(str(save_contrasty_model(tmp_path_factory.mktemp("contrasty-u2net"))))
-
-
-@pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clips") / "clip.mp4")
 
 
 @pytest.fixture(scope="module")
-def reference(session, clip) -> list[np.ndarray]:
+def reference(contrasty_session, clip) -> list[np.ndarray]:
     """`Session.remove` on each decoded frame of the clip: RGBA."""
-    return [np.asarray(session.remove(frame)) for frame in decoded(clip)]
+    return [np.asarray(contrasty_session.remove(frame)) for frame in decoded(clip)]
 
 
 def test_the_clip_is_what_the_tests_need(clip, reference):
@@ -107,8 +100,8 @@ def test_the_clip_is_what_the_tests_need(clip, reference):
     assert alpha.min() < 30 and alpha.max() > 225  # a mask with contrast: equality checks mean something
 
 
-def test_the_lossless_output_is_session_remove_on_every_frame(session, clip, reference, tmp_path):
-    result = remove_video(session, clip, tmp_path / "out.avi", smoothing=0, batch_size=3)
+def test_the_lossless_output_is_session_remove_on_every_frame(contrasty_session, clip, reference, tmp_path):
+    result = remove_video(contrasty_session, clip, tmp_path / "out.avi", smoothing=0, batch_size=3)
     assert (result.frames, result.size, result.fps) == (FRAMES, (WIDTH, HEIGHT), Fraction(FPS))
     assert (result.video_codec, result.pixel_format, result.audio) == ("png", "rgba", "re-encoded as pcm_s16le")
     frames = decoded(tmp_path / "out.avi", "rgba")
@@ -117,8 +110,8 @@ def test_the_lossless_output_is_session_remove_on_every_frame(session, clip, ref
         np.testing.assert_array_equal(frame, expected, err_msg=f"frame {k}")
 
 
-def test_webm_is_vp9_with_alpha_and_keeps_count_size_fps_and_sound(session, clip, reference, tmp_path):
-    result = remove_video(session, clip, tmp_path / "out.webm", smoothing=0)
+def test_webm_is_vp9_with_alpha_and_keeps_count_size_fps_and_sound(contrasty_session, clip, reference, tmp_path):
+    result = remove_video(contrasty_session, clip, tmp_path / "out.webm", smoothing=0)
     assert (result.video_codec, result.pixel_format, result.audio) == ("libvpx-vp9", "yuva420p", "re-encoded as opus")
     assert describe(tmp_path / "out.webm") == {
         "codec": "vp9",
@@ -135,8 +128,8 @@ def test_webm_is_vp9_with_alpha_and_keeps_count_size_fps_and_sound(session, clip
     assert errors.mean() < 2.5 and np.percentile(errors, 99) <= 10
 
 
-def test_mov_is_prores_4444_with_alpha_and_copies_the_sound(session, clip, reference, tmp_path):
-    result = remove_video(session, clip, tmp_path / "out.mov", smoothing=0)
+def test_mov_is_prores_4444_with_alpha_and_copies_the_sound(contrasty_session, clip, reference, tmp_path):
+    result = remove_video(contrasty_session, clip, tmp_path / "out.mov", smoothing=0)
     assert (result.video_codec, result.pixel_format, result.audio) == ("prores_ks", "yuva444p10le", "copied")
     assert describe(tmp_path / "out.mov")["audio"] == ["aac"]
     frames = decoded(tmp_path / "out.mov", "rgba")
@@ -147,35 +140,37 @@ def test_mov_is_prores_4444_with_alpha_and_copies_the_sound(session, clip, refer
     assert errors.max() <= 2
 
 
-def test_mp4_needs_a_colour_and_then_is_h264_over_it(session, clip, tmp_path):
+def test_mp4_needs_a_colour_and_then_is_h264_over_it(contrasty_session, clip, tmp_path):
     with pytest.raises(ValueError, match=r"H\.264 MP4 cannot store transparency"):
-        remove_video(session, clip, tmp_path / "out.mp4")
+        remove_video(contrasty_session, clip, tmp_path / "out.mp4")
     assert not (tmp_path / "out.mp4").exists()
-    result = remove_video(session, clip, tmp_path / "out.mp4", bg_color=(0, 255, 0), smoothing=0)
+    result = remove_video(contrasty_session, clip, tmp_path / "out.mp4", bg_color=(0, 255, 0), smoothing=0)
     assert (result.video_codec, result.pixel_format, result.audio) == ("libx264", "yuv420p", "copied")
     assert describe(tmp_path / "out.mp4")["size"] == (WIDTH, HEIGHT)
     first = decoded(tmp_path / "out.mp4")[0].astype(np.int16)
-    expected = np.asarray(session.remove(decoded(clip)[0], bg_color=(0, 255, 0))).astype(np.int16)
+    expected = np.asarray(contrasty_session.remove(decoded(clip)[0], bg_color=(0, 255, 0))).astype(np.int16)
     # H.264 at crf 18 in 4:2:0 (colour at half resolution) over this noisy texture: measured 3.1 levels on average;
     # a frame not flattened onto green, or another frame, is off by tens.
     assert np.abs(first - expected).mean() < 5
 
 
-def test_a_rotated_clip_is_turned_upright(session, tmp_path):
+def test_a_rotated_clip_is_turned_upright(contrasty_session, tmp_path):
     clip = make_clip(tmp_path / "phone.mp4", audio=False, rotation=90)
-    result = remove_video(session, clip, tmp_path / "upright.avi", smoothing=0)
+    result = remove_video(contrasty_session, clip, tmp_path / "upright.avi", smoothing=0)
     assert result.size == (HEIGHT, WIDTH) and result.audio is None
     with av.open(str(tmp_path / "upright.avi")) as out:
         assert (out.streams.video[0].width, out.streams.video[0].height) == (HEIGHT, WIDTH)
     upright = np.rot90(decoded(clip)[5])  # 90 degrees counterclockwise, as the display matrix says
-    np.testing.assert_array_equal(decoded(tmp_path / "upright.avi", "rgba")[5], np.asarray(session.remove(upright)))
+    np.testing.assert_array_equal(
+        decoded(tmp_path / "upright.avi", "rgba")[5], np.asarray(contrasty_session.remove(upright))
+    )
 
 
-def test_smoothing_steadies_still_pixels_and_leaves_moving_ones_alone(session, clip, tmp_path):
+def test_smoothing_steadies_still_pixels_and_leaves_moving_ones_alone(contrasty_session, clip, tmp_path):
     frames = decoded(clip)
     still = np.all([np.abs(a.astype(np.int16) - b).max(axis=2) < 3 for a, b in itertools.pairwise(frames)], axis=0)
-    remove_video(session, clip, tmp_path / "raw.avi", smoothing=0)
-    remove_video(session, clip, tmp_path / "smooth.avi")  # on by default
+    remove_video(contrasty_session, clip, tmp_path / "raw.avi", smoothing=0)
+    remove_video(contrasty_session, clip, tmp_path / "smooth.avi")  # on by default
     raw = [frame[..., 3] for frame in decoded(tmp_path / "raw.avi", "rgba")]
     smooth = [frame[..., 3] for frame in decoded(tmp_path / "smooth.avi", "rgba")]
     assert flicker(smooth, still) < 0.6 * flicker(raw, still)
@@ -196,19 +191,19 @@ def test_the_smoother_follows_a_scene_cut_at_once():
         TemporalSmoother(1.0)
 
 
-def test_a_truncated_clip_is_one_clear_error_and_writes_nothing(session, clip, tmp_path):
-    remove_video(session, clip, tmp_path / "whole.webm", smoothing=0)
+def test_a_truncated_clip_is_one_clear_error_and_writes_nothing(contrasty_session, clip, tmp_path):
+    remove_video(contrasty_session, clip, tmp_path / "whole.webm", smoothing=0)
     data = (tmp_path / "whole.webm").read_bytes()
     (tmp_path / "cut.webm").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"^.*cut\.webm: truncated: its frames stop at \d\.\d\d s of its 2\.00 s"):
-        remove_video(session, tmp_path / "cut.webm", tmp_path / "out.webm")
+        remove_video(contrasty_session, tmp_path / "cut.webm", tmp_path / "out.webm")
     (tmp_path / "cut.mp4").write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
     with pytest.raises(ValueError, match=r"cut\.mp4: not a video FFmpeg can read \(Invalid data found"):
-        remove_video(session, tmp_path / "cut.mp4", tmp_path / "out.webm")
+        remove_video(contrasty_session, tmp_path / "cut.mp4", tmp_path / "out.webm")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cut.mp4", "cut.webm", "whole.webm"]
 
 
-def test_a_sound_file_is_not_a_video(session, tmp_path):
+def test_a_sound_file_is_not_a_video(contrasty_session, tmp_path):
     with av.open(str(tmp_path / "tone.mkv"), "w") as out:
         stream = out.add_stream("libopus", rate=48000)
         frame = av.AudioFrame.from_ndarray(np.zeros((1, 960), np.float32), format="flt", layout="mono")
@@ -216,7 +211,7 @@ def test_a_sound_file_is_not_a_video(session, tmp_path):
         out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     with pytest.raises(ValueError, match=r"tone\.mkv: no video stream in it"):
-        remove_video(session, tmp_path / "tone.mkv", tmp_path / "out.webm")
+        remove_video(contrasty_session, tmp_path / "tone.mkv", tmp_path / "out.webm")
 
 
 def test_video_names():
@@ -227,10 +222,12 @@ def test_video_names():
 # --- the command ----------------------------------------------------------------------------------------------------
 
 
-def test_cli_writes_a_transparent_webm_beside_the_clip(session, clip, reference, tmp_path, monkeypatch, capsys):
+def test_cli_writes_a_transparent_webm_beside_the_clip(
+    contrasty_session, clip, reference, tmp_path, monkeypatch, capsys
+):
     source = tmp_path / "clip.mp4"
     source.write_bytes(clip.read_bytes())
-    model = session.name
+    model = contrasty_session.name
     assert main(["remove", str(source), "-m", model]) == 0
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"u2net-hf remove: wrote {tmp_path / 'clip_nobg.webm'} (24 frames, 320x240, 12 fps, libvpx-vp9 yuva420p, "
@@ -251,11 +248,11 @@ def test_cli_writes_a_transparent_webm_beside_the_clip(session, clip, reference,
         (["{tmp}/clip.mp4", "-"], "a video is written to a file, not to stdout"),
     ],
 )
-def test_cli_errors_are_one_line(session, clip, tmp_path, capsys, args, message):
+def test_cli_errors_are_one_line(contrasty_session, clip, tmp_path, capsys, args, message):
     (tmp_path / "clip.mp4").write_bytes(clip.read_bytes())
     (tmp_path / "notes.mp4").write_text("not a video")
     (tmp_path / "photo.png").write_bytes(b"")
-    assert main(["remove", *(arg.format(tmp=tmp_path) for arg in args), "-m", session.name]) == 1
+    assert main(["remove", *(arg.format(tmp=tmp_path) for arg in args), "-m", contrasty_session.name]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("u2net-hf remove: error: ") and message in line
     assert not [path for path in tmp_path.iterdir() if path.name.startswith("out")]
