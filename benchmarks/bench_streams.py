@@ -113,15 +113,19 @@ def raw_frames_rows(args, frames: list[np.ndarray], folder: Path) -> list[tuple[
     ours += ["-m", args.model, "-b", str(args.batch_size), "-q"]
     if args.device != "auto":
         ours += ["--device", args.device]
-    best = {"rembg": float("inf"), "ours": float("inf")}
+    ours_int8 = [*ours, "--int8"]
+    best = {"rembg": float("inf"), "ours": float("inf"), "ours --int8": float("inf")}
     for _ in range(args.repeat):
         best["rembg"] = min(best["rembg"], timed(rembg, raw, peer.env, folder / "rembg"))
         best["ours"] = min(best["ours"], timed(ours, raw, ours_env, folder / "ours"))
+        best["ours --int8"] = min(best["ours --int8"], timed(ours_int8, raw, ours_env, folder / "ours-int8"))
     count = len(frames)
-    assert len(list((folder / "ours").glob("out-*.png"))) == count == len(list((folder / "rembg").glob("out-*.png")))
+    for name in ("rembg", "ours", "ours-int8"):
+        assert len(list((folder / name).glob("out-*.png"))) == count, name
     return [
         (f"rembg {peer.version} `b` (-m u2netp)", " ".join(rembg[1:]), count / best["rembg"]),
         (f"u2net-hf `b` (-m {args.model}, -b {args.batch_size})", " ".join(ours[3:]), count / best["ours"]),
+        ("same, `--int8`", " ".join(ours_int8[3:]), count / best["ours --int8"]),
     ]
 
 

@@ -312,15 +312,17 @@ def test_remove_backgrounds_reads_its_input_lazily(model_dir):
     consumed = []
 
     def images():
-        for index in range(10):
+        for index in range(20):
             consumed.append(index)
             yield random_rgb(16, 16, seed=index)
 
     results = remove_backgrounds(images(), model=model_dir, batch_size=4)
     assert consumed == []  # nothing is read before the first result is asked for
     next(results)
-    assert len(consumed) == 8  # the first batch and, read while the model runs on it, the next: no more
-    assert len(list(results)) == 9 and len(consumed) == 10
+    # The first batch comes out once the model has run on the second (it is composited meanwhile), and the third
+    # is read while the model runs: three batches, no more.
+    assert len(consumed) == 12
+    assert len(list(results)) == 19 and len(consumed) == 20
 
 
 def count_model_loads(monkeypatch) -> list:

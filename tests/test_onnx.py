@@ -25,6 +25,7 @@ from u2net_hf.onnx import (
     cached_onnx_export,
     calibration_pixel_values,
     export_onnx,
+    first_stage_activations,
     int8_sensitive_convs,
     load_onnx_model,
 )
@@ -191,6 +192,10 @@ def test_int8_export_runs_quantized_convolutions(model, tmp_path, real_photos, m
     dtype = onnx.TensorProto.INT8 if weight_type == "int8" else onnx.TensorProto.UINT8
     weights = [t.name for t in graph.initializer if t.data_type == dtype and t.name in quantized_weights]
     assert len(weights) >= 10
+    # The upsamplings' sizes come from the quantized tensors' shapes, not from float32 copies made for them alone.
+    producers = {output: node.op_type for node in graph.node for output in node.output}
+    shapes = [node for node in graph.node if node.op_type == "Shape"]
+    assert shapes and all(producers.get(node.input[0]) != "DequantizeLinear" for node in shapes)
 
     onnx_model = OnnxU2Net(path, intra_op_num_threads=1)
     assert onnx_model.metadata["precision"] == "int8" and onnx_model.metadata["int8_weights"] == weight_type
@@ -237,6 +242,24 @@ def test_int8_keeps_convolutions_that_int8_weights_would_wreck_in_float(model, t
     assert node.input[1] in float_weights
     other_convs = [n for n in graph.node if n.op_type == "Conv" and n.name != fragile]
     assert all(n.input[1] not in float_weights for n in other_convs)
+
+
+def test_int8_quantizes_the_relus_but_those_of_the_first_stage(model, tmp_path, real_photos):
+    fp32 = export_onnx(model, tmp_path / "fp32.onnx")
+    first_stage = first_stage_activations(model, fp32)
+    stage = model.u2net.encoder[0]
+    assert len(first_stage) == 1 + len(stage.encoder) + len(stage.decoder)  # its input, encoder and decoder units
+    assert all(name.startswith("/model/u2net/encoder.0/") for name in first_stage)
+
+    path = export_onnx(model, tmp_path / "int8.onnx", int8=True, calibration_images=list(real_photos.values()))
+    graph = onnx.load(str(path)).graph
+    producers = {output: node for node in graph.node for output in node.output}
+    relus = {node.name: node for node in graph.node if node.op_type == "Relu"}
+    # The first stage's ReLUs run in float32 on dequantized inputs; every other one is folded by the quantizer
+    # into the output range of the convolution before it (a quantize whose zero is the lowest level).
+    assert set(first_stage) <= set(relus)
+    assert all(producers[relus[name].input[0]].op_type == "DequantizeLinear" for name in first_stage)
+    assert not [name for name in relus if name not in first_stage]
 
 
 def test_calibration_images_must_be_a_list_of_images(tmp_path):

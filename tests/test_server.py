@@ -327,6 +327,19 @@ def test_serve_refuses_a_model_it_cannot_load_in_one_line(tmp_path):
     assert result.stderr.startswith("u2net-hf serve: error: ") and result.stderr.count("\n") == 1, result.stderr
 
 
+def test_int8_serves_the_int8_models():
+    with ServerProcess("--no-ui", "--int8", "--model", "u2net-lite") as running:
+        answer = httpx.post(f"{running.url}/api/remove", files={"file": JPEG}, data={"model": "u2netp"}, timeout=120)
+    assert answer.status_code == 200, answer.text
+
+    def alpha(data: bytes) -> np.ndarray:
+        return np.asarray(decoded(data))[..., 3].astype(int)
+
+    served, int8 = alpha(answer.content), alpha(remove_background(JPEG, model="u2net-lite", int8=True))
+    assert np.abs(served - int8).max() <= 1
+    assert np.abs(served - alpha(remove_background(JPEG, model="u2net-lite"))).max() > 1  # not the float32 model
+
+
 def test_workers_are_separate_processes_each_answering(tiny_folder):
     with ServerProcess("--no-ui", "--workers", "2", "--model", str(tiny_folder)) as running:
         pids = set()

@@ -145,6 +145,37 @@ def test_errors_raise_stops_at_the_bad_image(session):
         next(results)
 
 
+def test_the_model_runs_on_the_next_batch_while_the_last_one_is_encoded(session, monkeypatch):
+    import u2net_hf.sessions as sessions
+
+    events, lock = [], threading.Lock()
+
+    def log(event):
+        with lock:
+            events.append(event)
+
+    model, cut_out = session._logits, sessions.cut_out
+
+    def logged_model(pixel_values):
+        log("model")
+        return model(pixel_values)
+
+    def slow_cut_out(item, probability, *, options):
+        log(f"finish {item.index} starts")
+        threading.Event().wait(0.3)  # an encoder slower than the model, as PNGs of large photos are
+        result = cut_out(item, probability, options=options)
+        log(f"finish {item.index} ends")
+        return result
+
+    monkeypatch.setattr(session, "_logits", logged_model)
+    monkeypatch.setattr(sessions, "cut_out", slow_cut_out)
+    results = list(session.remove_many([random_rgb(16, 16, seed=seed) for seed in range(3)], batch_size=1))
+    assert len(results) == 3 and all(isinstance(result, np.ndarray) for result in results)
+    # The model has run on image k + 1 before image k is composited and encoded.
+    for index in (0, 1):
+        assert events[: events.index(f"finish {index} ends")].count("model") == index + 2, events
+
+
 def test_output_format_gives_encoded_bytes(session):
     image = random_rgb(24, 32, seed=5)
     webp = session.remove(image, output_format="webp")

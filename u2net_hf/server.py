@@ -100,6 +100,9 @@ class ServerSettings:
             The most files of one `POST /api/remove/batch`.
         ui (`bool`, *optional*, defaults to `True`):
             Mount the web page at `/`.
+        int8 (`bool`, *optional*, defaults to `False`):
+            Serve the models' int8 ONNX exports under onnxruntime (see [`~u2net_hf.new_session`]): faster on CPUs
+            with int8 dot products, masks within 0.98 IoU of float32.
     """
 
     models: list[str] = field(default_factory=lambda: [DEFAULT_MODEL])
@@ -109,6 +112,7 @@ class ServerSettings:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_batch: int = DEFAULT_MAX_BATCH
     ui: bool = True
+    int8: bool = False
 
     def __post_init__(self):
         self.models = list(dict.fromkeys(self.models or [DEFAULT_MODEL]))
@@ -120,6 +124,11 @@ class ServerSettings:
     @property
     def pool_size(self) -> int:
         return self.threads or max(2, os.cpu_count() or 1)
+
+    @property
+    def session_options(self) -> dict:
+        """The options of [`~u2net_hf.new_session`] that the server's sessions are made with."""
+        return {"num_threads": self.model_threads, "int8": self.int8}
 
     def to_environment(self) -> str:
         """The settings as JSON, for worker processes started by uvicorn (see [`app_from_environment`])."""
@@ -553,7 +562,7 @@ def create_app(settings: ServerSettings | None = None, registry: SessionRegistry
     ```
     """
     settings = settings or ServerSettings()
-    registry = registry or SessionRegistry(settings.models, num_threads=settings.model_threads)
+    registry = registry or SessionRegistry(settings.models, **settings.session_options)
     remover = Remover(registry, settings)
     app = FastAPI(
         title="u2net-hf",

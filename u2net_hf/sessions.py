@@ -293,9 +293,11 @@ class Session:
         """
         Remove the backgrounds of many images, running the model on `batch_size` images at a time.
 
-        A generator: it reads `images` lazily (one batch ahead, decoded while the model runs on the current one)
-        and yields one result per image, in order, so memory stays bounded by the batch size however long the
-        input is. The images of a batch are decoded, resized and composited in parallel, one thread each.
+        A generator: it reads `images` lazily and yields one result per image, in order, so memory stays bounded
+        by the batch size however long the input is. The images of a batch are decoded, resized, composited and
+        encoded in parallel, one thread each, and never make the model wait: while it runs on one batch, the next
+        is decoded and the last composited and encoded (so a result comes out once the model has run on the
+        batch after it, or the input has ended).
 
         Args:
             images (iterable of images):
@@ -330,29 +332,34 @@ class Session:
     def _run(
         self, images: Iterable, batch_size: int, errors: str, finish: Callable, workers: int | None = None
     ) -> Iterator:
-        # On full-size photos, decoding, resizing and compositing cost more than the model: they run in threads,
-        # one per image of a batch and two at least (the next image decodes while the model runs; Pillow and
-        # numpy release the GIL), while the model runs on the whole batch.
+        # On full-size photos, decoding, resizing, compositing and encoding cost more than the model: they run in
+        # threads, one per image of a batch and two at least (Pillow and numpy release the GIL), while the model
+        # runs on the whole batch. So the model never waits for them: the next batch decodes and the last one
+        # composites and encodes while it runs, and results come out one batch behind the model.
         workers = workers or min(max(batch_size, 2), os.cpu_count() or 1)
         with ThreadPoolExecutor(workers, thread_name_prefix="u2net-hf") if workers > 1 else nullcontext() as pool:
             prepare = functools.partial(self._prepare, errors=errors)
+            finish = functools.partial(self._finish, finish=finish, errors=errors)
             batches = _batched(enumerate(images), batch_size)
             pending = _submit(pool, prepare, next(batches, []))
+            finishing = []
             while pending:
                 # Read the next batch while the model runs on this one; at most one batch ahead.
                 upcoming = _submit(pool, prepare, next(batches, []))
-                prepared = [outcome() for outcome in pending]
+                try:
+                    prepared = [outcome() for outcome in pending]
+                    ready = [item for item in prepared if isinstance(item, PreparedImage)]
+                    probabilities = self._probabilities(ready, errors)
+                except Exception:
+                    yield from _outcomes(finishing)  # what came before an error still comes out first
+                    raise
                 del pending
-                ready = [item for item in prepared if isinstance(item, PreparedImage)]
-                probabilities = self._probabilities(ready, errors)
-                finished = _map(
-                    pool, functools.partial(self._finish, finish=finish, errors=errors), ready, probabilities
-                )
-                outputs = dict(zip((item.index for item in ready), finished))
-                for item in prepared:
-                    yield item if isinstance(item, RemovalError) else outputs.pop(item.index)
+                yield from _outcomes(finishing)
+                finished = dict(zip((item.index for item in ready), _submit(pool, finish, ready, probabilities)))
+                finishing = [item if isinstance(item, RemovalError) else finished[item.index] for item in prepared]
                 del prepared, ready, probabilities, finished
                 pending = upcoming
+            yield from _outcomes(finishing)
 
     def _prepare(self, indexed: tuple[int, ImageInput], errors: str) -> PreparedImage | RemovalError:
         index, image = indexed
@@ -416,15 +423,18 @@ def _output_kind(image: ImageInput) -> type:
     return PIL.Image.Image  # for PIL images and for paths
 
 
-def _submit(pool: ThreadPoolExecutor | None, function: Callable, items: list) -> list[Callable]:
-    """Start `function` on every item; returns, in order, callables that give each outcome when called."""
+def _submit(pool: ThreadPoolExecutor | None, function: Callable, *iterables) -> list[Callable]:
+    """Start `function` on every item (on the items of several iterables together, as `map` does); returns, in
+    order, callables that give each outcome when called."""
     if pool is None:
-        return [functools.partial(function, item) for item in items]
-    return [pool.submit(function, item).result for item in items]
+        return [functools.partial(function, *arguments) for arguments in zip(*iterables)]
+    return [pool.submit(function, *arguments).result for arguments in zip(*iterables)]
 
 
-def _map(pool: ThreadPoolExecutor | None, function: Callable, *iterables) -> list:
-    return list(map(function, *iterables) if pool is None else pool.map(function, *iterables))
+def _outcomes(results: list) -> Iterator:
+    """The results of a batch in order: errors as they are, the others from the callables of [`_submit`]."""
+    for result in results:
+        yield result if isinstance(result, RemovalError) else result()
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:

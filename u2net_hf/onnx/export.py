@@ -24,12 +24,18 @@ from ..files import write_bytes_atomically
 from ..image_processing_u2net import U2NetImageProcessor
 from ..pretrained import DEFAULT_MODEL, load_image_processor, load_model
 from ..version import __version__
-from .quantize import calibration_pixel_values, int8_sensitive_convs, int8_weight_type, quantize_int8
+from .quantize import (
+    calibration_pixel_values,
+    first_stage_activations,
+    int8_sensitive_convs,
+    int8_weight_type,
+    quantize_int8,
+)
 from .runtime import DEFAULT_OPSET, INPUT_NAME, OUTPUT_NAMES, OnnxU2Net, import_onnx, is_onnx_file, open_onnx_file
 
 CACHE_ENV = "U2NET_HF_CACHE"
 # Bump when the export or the int8 recipe changes, so cached exports are made again.
-EXPORT_RECIPE_VERSION = 3
+EXPORT_RECIPE_VERSION = 4
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +248,7 @@ def _write_export(
             # Imported here: the int8 recipe imports this module's onnx guard.
             pixel_values = calibration_pixel_values(calibration_images, processor)
             quantized = Path(scratch) / "model.int8.onnx"
-            keep_float = int8_sensitive_convs(model, exported, pixel_values)
+            keep_float = int8_sensitive_convs(model, exported, pixel_values) + first_stage_activations(model, exported)
             int8_weights = int8_weights or int8_weight_type()
             quantize_int8(exported, quantized, pixel_values, keep_float=keep_float, weights=int8_weights)
             exported = quantized

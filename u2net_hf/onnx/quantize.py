@@ -37,16 +37,23 @@ DEFAULT_CALIBRATION_PHOTOS = (
     "clock",
 )
 
-# Only these operators run in int8: quantizing the residual additions too made onnxruntime's fused int8 kernels
-# lose the foreground (mask IoU 0.57-0.76 against float32 on real photos, while the same graph run unfused kept
-# 0.96-0.995), for a speed gain of about 15%.
-INT8_OP_TYPES = ("Conv", "MaxPool", "Concat", "Resize")
+# Only these operators run in int8. The ReLUs are quantized (onnxruntime's quantizer then drops them into the
+# convolutions' output ranges): without them every convolution's output was quantized before its ReLU, then
+# dequantized, passed through a float32 ReLU and quantized again, and the lite model took 0.75x rembg's time per
+# image instead of 0.61x (AVX-512 VNNI, 2026-12-02). The residual additions are not quantized as such (where both
+# their inputs are, onnxruntime fuses them anyway): quantizing them all cost 0.03 of mask IoU on chelsea for 3% of
+# speed. (An earlier finding that quantized additions "lose the foreground" was onnxruntime's
+# WeightBiasQuantization pass re-quantizing the convolutions kept in float32 whose outputs then met a
+# quantize: see docs/performance.md.)
+INT8_OP_TYPES = ("Conv", "MaxPool", "Concat", "Resize", "Relu")
 # Convolutions whose output keeps less than this signal-to-noise ratio once their weights are rounded to int8
 # stay in float32. In the official lite weights one convolution (the last of decoder stage De2) sums large
-# terms that cancel out: int8 weights leave it at -5 dB and wreck the mask. Two more sit below 30 dB (25 and
-# 29 dB); keeping them too lifted the worst mask IoU from 0.975 to 0.981 at no measurable cost in speed. With
-# uint8 weights (CPUs without VNNI, see `int8_weight_type`) 30 dB left chelsea at 0.9797; 35 dB gives 0.9807.
-INT8_MIN_WEIGHT_SNR_DB = 35.0
+# terms that cancel out: int8 weights leave it at -5 dB and wreck the mask. Two more sit below 30 dB (24 and
+# 28 dB: the side convolution of the deepest stage and the second-to-last of De1); the next, at 32 dB, is De1's
+# last, at full resolution, and the costliest of all in float32: quantizing it took the lite model from 0.59x
+# to 0.46x rembg's time per image, with the mask IoU on chelsea at 0.988 (int8 weights) and 0.987 (uint8) either
+# way (AVX-512 VNNI, 2026-12-02; the recipe quantized no ReLUs when this threshold was 35 dB).
+INT8_MIN_WEIGHT_SNR_DB = 30.0
 # How many calibration images measure each convolution's sensitivity to int8 weights.
 SNR_IMAGES = 3
 
@@ -104,6 +111,28 @@ def int8_sensitive_convs(
     return [name for (name, _), (_, snr) in zip(nodes, measured) if snr < INT8_MIN_WEIGHT_SNR_DB]
 
 
+def first_stage_activations(model: nn.Module, onnx_path: str | os.PathLike) -> list[str]:
+    """
+    Names of the `Relu` nodes of the first encoder stage of `onnx_path` (the float32 export of `model`), which the
+    int8 recipe leaves in float32. That full-resolution stage sees the photo's fine detail first; with its ReLUs
+    quantized too, the mask IoU against float32 on chelsea fell to 0.940 (0.988 with them in float32; astronaut
+    and coffee 0.995 and 0.999 either way), for about 0.05 of rembg's time per image; no smaller subset of them
+    held 0.98 with a margin. Found by the exporter's module scope (`/model/<base_model_prefix>/encoder.0/`) and
+    checked against the stage's ReLUs in `model`.
+    """
+    onnx = import_onnx()
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    scope = f"/model/{model.base_model_prefix}/encoder.0/"
+    names = [node.name for node in graph.node if node.op_type == "Relu" and node.name.startswith(scope)]
+    expected = sum(isinstance(module, nn.ReLU) for module in model.base_model.encoder[0].modules())
+    if len(names) != expected:
+        raise RuntimeError(
+            f"Cannot find the first stage of {onnx_path} by its node names ({len(names)} ReLUs under {scope}, "
+            f"expected {expected}); export without int8."
+        )
+    return names
+
+
 @torch.no_grad()
 def _int8_weight_snr_db(model: nn.Module, pixel_values: Sequence[np.ndarray]) -> list[tuple[tuple[int, ...], float]]:
     """(weight shape, output SNR in dB with int8 weights) of every convolution, in execution order."""
@@ -157,7 +186,7 @@ def quantize_int8(
         target (`str` or `os.PathLike`): Where to write the int8 one.
         calibration (`list[np.ndarray]`): Model inputs (`pixel_values`) to calibrate on.
         keep_float (`list[str]`, *optional*):
-            Names of nodes to keep in float32 (see [`int8_sensitive_convs`]).
+            Names of nodes to keep in float32 (see [`int8_sensitive_convs`] and [`first_stage_activations`]).
         weights (`str`, *optional*):
             `"int8"` or `"uint8"` weights; by default what suits this machine (see [`int8_weight_type`]).
     """
@@ -167,7 +196,9 @@ def quantize_int8(
     with tempfile.TemporaryDirectory(prefix="u2net-hf-int8-") as scratch:
         unshared = Path(scratch) / "unshared.onnx"
         onnx.save(_unshare_initializers(onnx.load(str(source))), str(unshared))
-        _quantize_static(quantization, unshared, target, calibration, keep_float, weights)
+        quantized = Path(scratch) / "quantized.onnx"
+        _quantize_static(quantization, unshared, quantized, calibration, keep_float, weights)
+        onnx.save(_shapes_of_quantized_tensors(onnx.load(str(quantized))), str(target))
     return Path(target)
 
 
@@ -194,6 +225,22 @@ def _unshare_initializers(proto):
             proto.graph.initializer.append(numpy_helper.from_array(array, name=node.output[0]))
         else:
             kept.append(node)
+    del proto.graph.node[:]
+    proto.graph.node.extend(kept)
+    return proto
+
+
+def _shapes_of_quantized_tensors(proto):
+    """Let every `Shape` node read the quantized tensor instead of its dequantized copy. Each upsampling takes its
+    size from another tensor's shape; read after a `DequantizeLinear`, that shape costs onnxruntime a full float32
+    copy of the tensor (and a layout transpose) that nothing else uses: 7% of the lite model's time."""
+    producers = {output: node for node in proto.graph.node for output in node.output}
+    for node in proto.graph.node:
+        producer = producers.get(node.input[0]) if node.op_type == "Shape" else None
+        if producer is not None and producer.op_type == "DequantizeLinear":
+            node.input[0] = producer.input[0]
+    used = {name for node in proto.graph.node for name in node.input} | {output.name for output in proto.graph.output}
+    kept = [node for node in proto.graph.node if node.op_type != "DequantizeLinear" or node.output[0] in used]
     del proto.graph.node[:]
     proto.graph.node.extend(kept)
     return proto
@@ -272,6 +319,7 @@ __all__ = [
     "INT8_OP_TYPES",
     "SNR_IMAGES",
     "calibration_pixel_values",
+    "first_stage_activations",
     "int8_sensitive_convs",
     "int8_weight_type",
     "quantize_int8",
