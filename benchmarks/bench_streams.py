@@ -113,20 +113,19 @@ def raw_frames_rows(args, frames: list[np.ndarray], folder: Path) -> list[tuple[
     ours += ["-m", args.model, "-b", str(args.batch_size), "-q"]
     if args.device != "auto":
         ours += ["--device", args.device]
-    ours_int8 = [*ours, "--int8"]
-    best = {"rembg": float("inf"), "ours": float("inf"), "ours --int8": float("inf")}
+    commands = {  # row name: (command, its environment, the part of it the table shows)
+        f"rembg {peer.version} `b` (-m u2netp)": (rembg, peer.env, rembg[1:]),
+        f"u2net-hf `b` (-m {args.model}, -b {args.batch_size})": (ours, ours_env, ours[3:]),
+        "same, `--int8`": ([*ours, "--int8"], ours_env, [*ours[3:], "--int8"]),
+    }
+    best = dict.fromkeys(commands, float("inf"))
     for _ in range(args.repeat):
-        best["rembg"] = min(best["rembg"], timed(rembg, raw, peer.env, folder / "rembg"))
-        best["ours"] = min(best["ours"], timed(ours, raw, ours_env, folder / "ours"))
-        best["ours --int8"] = min(best["ours --int8"], timed(ours_int8, raw, ours_env, folder / "ours-int8"))
+        for index, (name, (command, env, _)) in enumerate(commands.items()):
+            best[name] = min(best[name], timed(command, raw, env, folder / f"run-{index}"))
     count = len(frames)
-    for name in ("rembg", "ours", "ours-int8"):
-        assert len(list((folder / name).glob("out-*.png"))) == count, name
-    return [
-        (f"rembg {peer.version} `b` (-m u2netp)", " ".join(rembg[1:]), count / best["rembg"]),
-        (f"u2net-hf `b` (-m {args.model}, -b {args.batch_size})", " ".join(ours[3:]), count / best["ours"]),
-        ("same, `--int8`", " ".join(ours_int8[3:]), count / best["ours --int8"]),
-    ]
+    for index, name in enumerate(commands):
+        assert len(list((folder / f"run-{index}").glob("out-*.png"))) == count, name
+    return [(name, " ".join(shown), count / best[name]) for name, (_, _, shown) in commands.items()]
 
 
 def video_rows(args, session, frames: list[np.ndarray], folder: Path) -> list[tuple[str, float]]:
