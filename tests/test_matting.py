@@ -45,6 +45,24 @@ def unsure_model(alpha: np.ndarray, blur: float = 2.5) -> np.ndarray:
     return np.clip(distance / (16 * blur) + 0.5, 0, 1).astype(np.float32)
 
 
+def veiled_disc(height: int = 120, width: int = 160, seed: int = 0):
+    """A green disc, opaque within 12 px of its centre and half transparent out to 42 px (a veil, a scarf), over a
+    textured background; with what a model says of it: sure of the opaque core, 0.97 over the veil (confident for
+    rembg's trimap, not certain), unsure on the outer border. The photo, the true alpha, the model's alpha, the
+    true foreground colours, and the veil (the pixels the trimap calls confident that are not certain)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[:height, :width].astype(np.float32)
+    radius = np.hypot(rows - height / 2, cols - width / 2)
+    alpha = (np.where(radius < 12, 1.0, 0.5) * np.clip((42 - radius) / 6, 0, 1)).astype(np.float32)
+    model = (np.where(radius < 12, 1.0, 0.97) * np.clip((50 - radius) / 12, 0, 1)).astype(np.float32)
+    foreground = np.stack([60 + 0 * cols, 200 + 20 * np.sin(cols / 5), 120 + 0 * rows], -1)
+    background = np.stack([200 + 40 * np.sin(rows / 6), 60 + 50 * np.cos(cols / 4), 210 + 0 * rows], -1)
+    background += rng.normal(0, 4, background.shape)
+    photo = np.clip(np.rint(alpha[..., None] * foreground + (1 - alpha[..., None]) * background), 0, 255)
+    veil = (matting.trimap(model) == 255) & (model < 0.99)
+    return photo.astype(np.uint8), alpha, model, foreground, veil
+
+
 def sad(estimate: np.ndarray, truth: np.ndarray) -> float:
     return float(np.abs(estimate.astype(np.float64) - truth).sum())
 
@@ -92,6 +110,40 @@ def test_matting_recovers_the_true_soft_border_and_keeps_the_confident_alpha():
     assert sad(alpha, truth) < 0.5 * sad(model, truth)
     confident = matting.trimap(model) != 128
     np.testing.assert_array_equal(alpha[confident], model[confident])  # the model's alpha where it is sure
+
+
+def test_the_matte_also_solves_what_the_trimap_calls_confident_but_the_model_is_not_certain_of():
+    photo, truth, model, _, veil = veiled_disc()
+    assert veil.sum() > 2000
+    matte = matting.solve_matte(photo, model)
+    assert matte[veil].max() < 0.9  # solved, not left at the model's 0.97
+    assert np.abs(matte - truth)[veil].mean() < np.abs(model - truth)[veil].mean()
+    core = model == 1
+    np.testing.assert_array_equal(matte[core & (matting.trimap(model, 254, 1) == 255)], 1.0)  # certain stays
+    alpha = matting.estimate_alpha(photo, model)
+    np.testing.assert_array_equal(alpha[veil], model[veil])  # -a changes the trimap's band only
+
+
+def test_colours_are_unmixed_with_the_matte_not_the_models_alpha():
+    photo, _, model, foreground, veil = veiled_disc()
+    cleaned = cut_out(photo, model, foreground_colors="estimate")
+    np.testing.assert_array_equal(cleaned[..., 3], np.rint(model * 255))  # the alpha is the model's
+    with_the_models_alpha = matting.estimate_foreground(photo, model)
+
+    def error(colours):
+        return np.abs(colours[veil].astype(np.float64) - foreground[veil]).mean()
+
+    assert error(cleaned[..., :3]) < 0.5 * error(with_the_models_alpha)
+    assert error(with_the_models_alpha) > 0.8 * error(photo)  # the model's 0.97 leaves the background in
+
+
+def test_where_the_matte_sees_background_only_faint_pixels_keep_the_photos_colour():
+    photo = np.random.default_rng(4).integers(0, 256, (32, 64, 3), dtype=np.uint8)
+    alpha = np.full((32, 64), 0.3, np.float32)
+    alpha[:, 32:] = 0.8
+    colours = matting.estimate_foreground(photo, alpha, matte=np.full((32, 64), 0.01, np.float32))
+    np.testing.assert_array_equal(colours[:, :32], photo[:, :32])  # faint, and background to the matte: as is
+    assert (colours[:, 32:] != photo[:, 32:]).any(-1).mean() > 0.9  # shown nearly opaque: estimated
 
 
 def test_a_large_image_is_matted_at_a_capped_resolution_and_upsampled_along_the_photos_edges():

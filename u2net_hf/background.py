@@ -89,8 +89,10 @@ class RemoveOptions:
             [`~u2net_hf.matting.post_process_mask`]).
         foreground_colors (`str`, *optional*):
             `"estimate"`: show the foreground's own colours where the alpha is soft, without the old background
-            mixed in (colour decontamination, rembg's `-dc`; [`~u2net_hf.matting.estimate_foreground`]). Needs the
-            `matting` extra. By default the input's colours, except under `alpha_matting`, which estimates them.
+            mixed in (colour decontamination, rembg's `-dc`; [`~u2net_hf.matting.estimate_foreground`]), unmixed
+            with a matte of the photo ([`~u2net_hf.matting.solve_matte`]; the alpha stays the model's, or the
+            refined one under `alpha_matting`). Needs the `matting` extra. By default the input's colours, except
+            under `alpha_matting`, which estimates them.
     """
 
     mask_only: bool = False
@@ -258,7 +260,7 @@ def compose(
     ('RGB', (255, 255, 255), (200, 200, 200))
     ```
     """
-    probability = _refined_probability(rgb, probability, options, name)
+    probability, matte = _refined_probability(rgb, probability, options, name)
     if options.threshold is not None:
         mask = np.where(probability > options.threshold, np.uint8(255), np.uint8(0))
     else:
@@ -269,7 +271,7 @@ def compose(
     if options.alpha_matting or options.foreground_colors == "estimate":
         from .matting import estimate_foreground
 
-        rgb = estimate_foreground(rgb, probability, name=name)
+        rgb = estimate_foreground(rgb, probability, matte=matte, name=name)
     alpha = mask if alpha is None else _multiply(mask, alpha)
     if options.bg_color is None:
         result = PIL.Image.fromarray(np.dstack([_visible_colour(rgb, alpha), alpha]), mode="RGBA")
@@ -280,25 +282,30 @@ def compose(
     return result
 
 
-def _refined_probability(rgb: np.ndarray, probability: np.ndarray, options: RemoveOptions, name: str | None):
-    """The alpha the edge options make of the model's probability (the probability itself without them); the
-    matting module, and pymatting with it, is imported only when one of them is on."""
-    if not (options.post_process_mask or options.alpha_matting):
-        return probability
+def _refined_probability(
+    rgb: np.ndarray, probability: np.ndarray, options: RemoveOptions, name: str | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The alpha the edge options make of the model's probability (the probability itself without them), and the
+    matte that colours are unmixed with (`None` when none is asked for or none could be solved). The matting
+    module, and pymatting with it, is imported only when one of them is on."""
+    wants_matte = options.alpha_matting or options.foreground_colors == "estimate"
+    if not (options.post_process_mask or wants_matte):
+        return probability, None
     from . import matting
 
     if options.post_process_mask:
         probability = matting.post_process_mask(probability)
+    if not wants_matte:
+        return probability, None
+    thresholds = {
+        "foreground_threshold": options.alpha_matting_foreground_threshold,
+        "background_threshold": options.alpha_matting_background_threshold,
+        "erode_size": options.alpha_matting_erode_size,
+    }
+    matte = matting.solve_matte(rgb, probability, **thresholds, name=name)
     if options.alpha_matting:
-        probability = matting.estimate_alpha(
-            rgb,
-            probability,
-            foreground_threshold=options.alpha_matting_foreground_threshold,
-            background_threshold=options.alpha_matting_background_threshold,
-            erode_size=options.alpha_matting_erode_size,
-            name=name,
-        )
-    return probability
+        probability = matting.apply_matte(probability, matte, **thresholds)
+    return probability, matte
 
 
 def _visible_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -1,15 +1,18 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
 """Edges: alpha matting, colour decontamination and mask post-processing (rembg's `-a`, `-dc` and `-ppm`).
 
-- [`estimate_alpha`]: closed-form alpha matting (pymatting's matting Laplacian) from a trimap made as rembg makes
-  it (the mask thresholded at 240 and 10, both sides eroded by 10 px), but with a bounded cost: the matte is
-  solved only where the trimap is unknown, tile by tile, at no more than [`MATTING_MAX_PIXELS`], and brought back
-  to full size by a guided filter that follows the photo's own edges. Outside the unknown band the model's soft
-  alpha is kept, and inside it the model's alpha is a weak prior, so a tile with no confident pixel still has
-  an answer.
+- [`solve_matte`]: closed-form alpha matting (pymatting's matting Laplacian) of every pixel the model is not all
+  but certain of, against the pixels it is certain of, at a bounded cost: tile by tile, at no more than
+  [`MATTING_MAX_PIXELS`], brought back to full size by a guided filter that follows the photo's own edges.
+- [`estimate_alpha`] (rembg's `-a`): that matte inside the unknown band of the trimap rembg makes (the mask
+  thresholded at 240 and 10, both sides eroded by 10 px), the model's soft alpha outside it. The matte is solved
+  over a wider band than the trimap's on purpose: the pixels rembg's trimap calls confident but the model is not
+  certain of (a semi-transparent scarf at 0.97, faint strands at 0.03) are not nailed to 0 or 1 at the band's
+  edges, which is what spoils rembg's matte inside the band.
 - [`estimate_foreground`]: the true colours of the foreground under a soft alpha (pymatting's
   `estimate_foreground_ml`), so that soft edges and hair lose the colour of the old background; only where the
-  alpha is soft (in the box around those pixels), at full resolution.
+  alpha is soft (in the box around those pixels), at full resolution, unmixed with the matte when one is given
+  (rembg's `-dc` unmixes with the model's alpha, and is only as good as that alpha).
 - [`post_process_mask`]: rembg's clean-up (an opening, a Gaussian blur of sigma 2, a threshold at one half)
   decides what is subject, but the model's soft alpha joined to it is kept instead of being made hard.
 
@@ -32,28 +35,37 @@ import PIL.ImageFilter
 
 from .extras import install_hint
 
-MATTING_MAX_PIXELS = 1_000_000
+MATTING_MAX_PIXELS = 500_000
 """The largest image, in pixels, whose matte is solved at full resolution; larger ones (a 1080p frame, a 12 MP
-photo) are solved at this many pixels and brought back to full size by a guided filter: a 1080p matte in about a
-tenth of the time of rembg's, at the same or a lower error on the benchmark's composites."""
+photo) are solved at this many pixels and brought back to full size by a guided filter. On the benchmark's
+composites a smaller working size is no worse (12 MP: SAD 312 solved at 1 MP, 306 at 0.5 MP, 286 at 0.25 MP: the
+guided filter restores the detail, bringing the true matte back from 1 MP within 1% of the band's error) and
+faster; 0.5 MP leaves a margin for strands finer than the composites'."""
 
 INSTALL_HINT = install_hint("matting")
 
-# Tiles of the working image that hold unknown pixels are solved one by one: the incomplete Cholesky
-# factorization pymatting preconditions with grows faster than linearly with the number of unknowns, so small
-# systems are much cheaper than one large one, and memory stays at a few tens of MB. The margin gives each
-# tile the confident pixels on both sides of a typical uncertain band.
-_TILE = 160
-_TILE_MARGIN = 32
-# Weight of the model's alpha as a prior inside the unknown band, against the matting Laplacian: weak enough that
-# the photo's colours decide the matte, strong enough that the system is positive definite (a tile without
-# confident pixels gets the model's alpha, smoothed, rather than no answer).
-_PRIOR_WEIGHT = 1e-4
+# Tiles of the working image that hold unknown pixels are solved one by one, so that memory stays at about
+# 300 MB whatever the photo's shape. A photo solved at MATTING_MAX_PIXELS is a single tile up to an aspect of
+# about 2:1: tiles solved apart disagree where they meet, and with a faint prior and a wide band the seam shows
+# (256-pixel tiles drew a line across chelsea's chest), and their mattes are worse (160-pixel tiles with 32-pixel
+# margins: SAD 349 against 306 at 12 MP on bench_edges' composite). The margin gives a tile of a long image the
+# confident pixels on both sides of a typical uncertain band.
+_TILE = 1024
+_TILE_MARGIN = 64
+# Weight of the model's alpha as a prior inside the unknown band, against the matting Laplacian: only enough that
+# the system is positive definite. Any more pulls the middle of a wide band towards the model's alpha, which is
+# what matting is there to correct (1e-4 and 1e-5: SAD 466 and 325 at 12 MP, against 307 at 1e-7).
+_PRIOR_WEIGHT = 1e-7
+# The 8-bit levels the model is certain of: the matte is solved over everything between them.
+_CERTAIN_FOREGROUND, _CERTAIN_BACKGROUND = 254, 1
 _CG_MAX_ITERATIONS = 2000
 # An alpha is stored in 8 bits: a relative residual of 1e-5 is below a level and takes far fewer iterations
 # than pymatting's 1e-7; a sparser factorization (pymatting's default discards below 1e-4) is cheaper.
 _CG_TOLERANCE = 1e-5
 _ICHOL_DISCARD_THRESHOLD = 1e-3
+# With a prior this faint the factorization without a diagonal shift nearly always fails, and each failed try costs
+# as much as a success: starting at 1e-3 halves the time of a 1080p matte, at the same error.
+_ICHOL_SHIFTS = [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0]
 # The guided filter that brings a matte solved at a lower resolution back to full size (He et al., "Fast Guided
 # Filter", 2015): a window of 2 * radius + 1 working pixels; eps on colours in [0, 1].
 _GUIDED_RADIUS = 1
@@ -64,6 +76,12 @@ _FOREGROUND_MARGIN = 48
 _PPM_SOFT_LOW, _PPM_SOFT_HIGH = 10, 245
 # An alpha within half a level of 0 or 255 is not soft: those pixels keep their own colours.
 _SOFT_LOW, _SOFT_HIGH = 0.5 / 255, 254.5 / 255
+# Below this, the matte says a pixel is (nearly) all background: unmixing it would divide by almost nothing, and
+# its estimated colour is a guess from its neighbours (twice the error of the photo's own, measured where the
+# model sees faint hair the matte does not). Where it is shown faintly too (alpha under one half) it keeps the
+# photo's colour; where it is shown nearly opaque, the guess, which looks like the subject, is the lesser evil
+# (the photo's colour there is a blob of the old background).
+_UNMIX_MIN_ALPHA = 0.05
 
 
 class MattingWarning(UserWarning):
@@ -132,6 +150,166 @@ def trimap(
     return result
 
 
+def solve_matte(
+    rgb: np.ndarray,
+    probability: np.ndarray,
+    *,
+    foreground_threshold: int = 240,
+    background_threshold: int = 10,
+    erode_size: int = 10,
+    name: str | None = None,
+    max_pixels: int = MATTING_MAX_PIXELS,
+) -> np.ndarray | None:
+    """
+    The closed-form matte of every pixel the model is not all but certain of (8-bit levels 1 to 254, the certain
+    regions eroded by `erode_size`), solved against the pixels it is certain of, at a bounded cost.
+
+    Only the uncertain pixels are solved, in small tiles, with the model's alpha as the faintest of priors; an
+    image larger than `max_pixels` is solved at that many pixels and the matte brought back to full size by a
+    guided filter on the photo, so that its edges follow the photo's. A model that is never certain (no level
+    255, or no level 0, after the erosion) is solved against [`trimap`]'s confident regions instead.
+
+    Args:
+        rgb (`np.ndarray` of shape `(height, width, 3)`, uint8):
+            The photo.
+        probability (`np.ndarray` of shape `(height, width)`):
+            The model's foreground probability in [0, 1].
+        foreground_threshold (`int`, *optional*, defaults to 240):
+            The confident foreground of the fallback trimap ([`trimap`]), and of the warning when there is none.
+        background_threshold (`int`, *optional*, defaults to 10):
+            The confident background of the fallback trimap.
+        erode_size (`int`, *optional*, defaults to 10):
+            The erosion of the certain (and confident) regions, in full-resolution pixels.
+        name (`str`, *optional*):
+            What to call the image in a [`MattingWarning`].
+        max_pixels (`int`, *optional*, defaults to [`MATTING_MAX_PIXELS`]):
+            The largest number of pixels solved at once; larger images are solved at a lower resolution.
+
+    Returns:
+        `np.ndarray` of shape `(height, width)`, float32 in [0, 1]: the matte, and the model's alpha where the
+        model is certain. `None`, with a [`MattingWarning`] that says so, when there is nothing to solve against
+        (no confident foreground, or no confident background, or an image under 3 pixels across); regions of the
+        band with no confident pixel, or with no solution, keep the model's alpha, with a warning too.
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> from u2net_hf.matting import estimate_alpha, solve_matte
+
+    >>> rgb = np.zeros((48, 48, 3), np.uint8); rgb[:, :24] = 255  # white foreground on the left, black on the right
+    >>> levels = np.where(np.arange(48) < 12, 1.0, np.where(np.arange(48) < 24, 0.97, 0.0))  # certain, then 0.97
+    >>> model = np.tile(levels.astype(np.float32), (48, 1))
+    >>> matte = solve_matte(rgb, model, erode_size=4)
+    >>> float(matte[24, 18]), float(matte[24, 26])  # the photo says opaque where the model says 0.97
+    (1.0, 0.0)
+    >>> round(float(estimate_alpha(rgb, model, erode_size=4)[24, 18]), 2)  # confident for the trimap: -a keeps it
+    0.97
+    ```
+    """
+    require_pymatting("alpha matting (alpha_matting=True)")
+    label = name or "the image"
+    probability = np.asarray(probability, dtype=np.float32)
+    height, width = probability.shape
+    scale = min(1.0, math.sqrt(max_pixels / (height * width)))
+    work_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if scale < 1:
+        work_rgb = np.asarray(PIL.Image.fromarray(rgb).resize(work_size, PIL.Image.Resampling.BOX))
+        work_probability = np.asarray(
+            PIL.Image.fromarray(probability, mode="F").resize(work_size, PIL.Image.Resampling.BOX)
+        )
+        # The erosion is in the caller's full-resolution pixels.
+        work_erode = max(1, round(erode_size * scale)) if erode_size > 0 else 0
+    else:
+        work_rgb, work_probability, work_erode = rgb, probability, erode_size
+    work_trimap = trimap(
+        work_probability,
+        max(foreground_threshold, _CERTAIN_FOREGROUND),
+        min(background_threshold, _CERTAIN_BACKGROUND),
+        work_erode,
+    )
+    if not _has_both_sides(work_trimap):
+        work_trimap = trimap(work_probability, foreground_threshold, background_threshold, work_erode)
+    unknown = work_trimap == 128
+    if not unknown.any():
+        return probability  # the model is certain everywhere: nothing to solve
+    missing = [kind for kind, level in (("foreground", 255), ("background", 0)) if not (work_trimap == level).any()]
+    if missing:
+        side = "above" if missing[0] == "foreground" else "below"
+        threshold = foreground_threshold if missing[0] == "foreground" else background_threshold
+        _warn(
+            f"{label}: alpha matting skipped: the mask has no confident {missing[0]} (no pixel {side} "
+            f"{threshold}/255 after eroding by {erode_size}); kept the model's alpha."
+        )
+        return None
+    if min(work_trimap.shape) < 3:
+        _warn(
+            f"{label}: alpha matting skipped: the image is too small to matte (under 3 pixels across); kept the "
+            "model's alpha."
+        )
+        return None
+
+    work_alpha, unanchored, failed, tiles = _solve_unknown_band(work_rgb, work_probability, work_trimap)
+    if unanchored:
+        _warn(
+            f"{label}: alpha matting left {unanchored} of {tiles} regions of the uncertain band as they were: they "
+            "hold no confident pixel to matte against; kept the model's alpha there."
+        )
+    if failed:
+        _warn(
+            f"{label}: alpha matting found no solution in {failed} of {tiles} regions of the uncertain band; kept "
+            "the model's alpha there."
+        )
+    if scale == 1:
+        return work_alpha
+    return _upsample_matte(rgb, probability, work_rgb, work_alpha, unknown)
+
+
+def apply_matte(
+    probability: np.ndarray,
+    matte: np.ndarray | None,
+    *,
+    foreground_threshold: int = 240,
+    background_threshold: int = 10,
+    erode_size: int = 10,
+) -> np.ndarray:
+    """
+    rembg's `-a` from a solved matte: the matte inside [`trimap`]'s unknown band, the model's alpha outside it
+    (where the model is confident, its soft alpha is kept rather than made 0 or 1).
+
+    Args:
+        probability (`np.ndarray` of shape `(height, width)`):
+            The model's foreground probability in [0, 1].
+        matte (`np.ndarray` of shape `(height, width)`, *optional*):
+            [`solve_matte`]'s matte; `None` (nothing could be solved) keeps the model's alpha.
+        foreground_threshold (`int`, *optional*, defaults to 240):
+            The trimap's confident foreground ([`trimap`]).
+        background_threshold (`int`, *optional*, defaults to 10):
+            The trimap's confident background.
+        erode_size (`int`, *optional*, defaults to 10):
+            The trimap's erosion, in pixels.
+
+    Returns:
+        `np.ndarray` of shape `(height, width)`, float32: the alpha in [0, 1].
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> from u2net_hf.matting import apply_matte
+
+    >>> model = np.array([[1.0, 0.97, 0.5, 0.0]], np.float32)
+    >>> apply_matte(model, np.full((1, 4), 0.25, np.float32), erode_size=0).tolist()  # only the unsure pixel moves
+    [[1.0, 0.9700000286102295, 0.25, 0.0]]
+    ```
+    """
+    probability = np.asarray(probability, dtype=np.float32)
+    if matte is None:
+        return probability
+    unknown = trimap(probability, foreground_threshold, background_threshold, erode_size) == 128
+    return np.where(unknown, matte, probability).astype(np.float32)
+
+
 def estimate_alpha(
     rgb: np.ndarray,
     probability: np.ndarray,
@@ -143,12 +321,8 @@ def estimate_alpha(
     max_pixels: int = MATTING_MAX_PIXELS,
 ) -> np.ndarray:
     """
-    Refine the model's alpha by closed-form matting where the model is unsure (rembg's `-a`, at a bounded cost).
-
-    The trimap is [`trimap`]'s. Only its unknown band is solved, in small tiles, with the model's alpha as a weak
-    prior; an image larger than `max_pixels` is solved at that many pixels and the matte brought back to full
-    size by a guided filter on the photo, so that its edges follow the photo's. Outside the band, the model's
-    alpha is kept as it is.
+    Refine the model's alpha by closed-form matting where the model is unsure (rembg's `-a`, at a bounded cost):
+    [`solve_matte`]'s matte inside the unknown band of [`trimap`], the model's alpha outside it.
 
     Args:
         rgb (`np.ndarray` of shape `(height, width, 3)`, uint8):
@@ -184,81 +358,43 @@ def estimate_alpha(
     True
     ```
     """
-    require_pymatting("alpha matting (alpha_matting=True)")
-    label = name or "the image"
-    probability = np.asarray(probability, dtype=np.float32)
-    height, width = probability.shape
-    scale = min(1.0, math.sqrt(max_pixels / (height * width)))
-    work_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if scale < 1:
-        work_rgb = np.asarray(PIL.Image.fromarray(rgb).resize(work_size, PIL.Image.Resampling.BOX))
-        work_probability = np.asarray(
-            PIL.Image.fromarray(probability, mode="F").resize(work_size, PIL.Image.Resampling.BOX)
-        )
-        # The erosion is in the caller's full-resolution pixels.
-        work_erode = max(1, round(erode_size * scale)) if erode_size > 0 else 0
-    else:
-        work_rgb, work_probability, work_erode = rgb, probability, erode_size
-    work_trimap = trimap(work_probability, foreground_threshold, background_threshold, work_erode)
-    unknown = work_trimap == 128
-    if not unknown.any():
-        return probability  # the model is confident everywhere: nothing to refine
-    missing = [
-        kind
-        for kind, level, threshold in (
-            ("foreground", 255, foreground_threshold),
-            ("background", 0, background_threshold),
-        )
-        if not (work_trimap == level).any()
-    ]
-    if missing:
-        side = "above" if missing[0] == "foreground" else "below"
-        threshold = foreground_threshold if missing[0] == "foreground" else background_threshold
-        _warn(
-            f"{label}: alpha matting skipped: the mask has no confident {missing[0]} (no pixel {side} "
-            f"{threshold}/255 after eroding by {erode_size}); kept the model's alpha."
-        )
-        return probability
-    if min(work_trimap.shape) < 3:
-        _warn(
-            f"{label}: alpha matting skipped: the image is too small to matte (under 3 pixels across); kept the "
-            "model's alpha."
-        )
-        return probability
-
-    work_alpha, unanchored, failed, tiles = _solve_unknown_band(work_rgb, work_probability, work_trimap)
-    if unanchored:
-        _warn(
-            f"{label}: alpha matting left {unanchored} of {tiles} regions of the uncertain band as they were: they "
-            "hold no confident pixel to matte against; kept the model's alpha there."
-        )
-    if failed:
-        _warn(
-            f"{label}: alpha matting found no solution in {failed} of {tiles} regions of the uncertain band; kept "
-            "the model's alpha there."
-        )
-    if scale == 1:
-        return work_alpha
-    return _upsample_matte(rgb, probability, work_rgb, work_alpha, unknown)
+    thresholds = {
+        "foreground_threshold": foreground_threshold,
+        "background_threshold": background_threshold,
+        "erode_size": erode_size,
+    }
+    if not (trimap(probability, **thresholds) == 128).any():
+        return np.asarray(probability, dtype=np.float32)  # the model is confident everywhere: nothing to refine
+    matte = solve_matte(rgb, probability, **thresholds, name=name, max_pixels=max_pixels)
+    return apply_matte(probability, matte, **thresholds)
 
 
-def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, *, name: str | None = None) -> np.ndarray:
+def estimate_foreground(
+    rgb: np.ndarray, alpha: np.ndarray, *, matte: np.ndarray | None = None, name: str | None = None
+) -> np.ndarray:
     """
     The foreground's own colours where the alpha is soft (colour decontamination, rembg's `-dc`): a pixel of a
     soft edge is a mix of the foreground and the background behind it, and showing it as it is leaves a fringe of
     the old background; pymatting's multilevel estimator (`estimate_foreground_ml`) unmixes it.
 
+    The unmixing is only as good as the alpha it divides by: the model's alpha is often far from the truth on a
+    soft edge (0.97 over a half-transparent scarf), so [`solve_matte`]'s matte unmixes better (on bench_edges'
+    composites, the colour error at 12 MP falls by half with the matte, by 7% with the model's alpha).
+
     Args:
         rgb (`np.ndarray` of shape `(height, width, 3)`, uint8):
             The photo.
         alpha (`np.ndarray` of shape `(height, width)`):
-            The alpha in [0, 1].
+            The alpha in [0, 1] the colours will be shown under: they are estimated where it is soft.
+        matte (`np.ndarray` of shape `(height, width)`, *optional*):
+            The alpha to unmix with ([`solve_matte`]'s); by default `alpha` itself.
         name (`str`, *optional*):
             What to call the image in a [`MattingWarning`].
 
     Returns:
-        `np.ndarray` of shape `(height, width, 3)`, uint8: the photo's own colours where the alpha is 0 or 1, the
-        estimated foreground colours where it is in between.
+        `np.ndarray` of shape `(height, width, 3)`, uint8: the photo's own colours where the alpha is 0 or 1 (and
+        where it is under one half and the alpha it is unmixed with under 0.05: nearly all background, nothing to
+        unmix), the estimated foreground colours where it is in between.
 
     Example:
 
@@ -278,6 +414,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, *, name: str | None 
     from pymatting import estimate_foreground_ml
 
     alpha = np.asarray(alpha, dtype=np.float32)
+    unmixing = alpha if matte is None else np.asarray(matte, dtype=np.float32)
     soft = (alpha > _SOFT_LOW) & (alpha < _SOFT_HIGH)
     colours = np.array(rgb, dtype=np.uint8, copy=True)
     if max(alpha.shape) < 2:  # pymatting's pyramid needs two pixels
@@ -297,8 +434,8 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, *, name: str | None 
         slice(max(0, rows.min() - _FOREGROUND_MARGIN), rows.max() + _FOREGROUND_MARGIN + 1),
         slice(max(0, cols.min() - _FOREGROUND_MARGIN), cols.max() + _FOREGROUND_MARGIN + 1),
     )
-    estimated = estimate_foreground_ml(rgb[box].astype(np.float32) / 255, alpha[box])
-    where = soft[box]
+    estimated = estimate_foreground_ml(rgb[box].astype(np.float32) / 255, unmixing[box])
+    where = soft[box] & ~((unmixing[box] < _UNMIX_MIN_ALPHA) & (alpha[box] < 0.5))
     colours[box][where] = np.clip(np.rint(estimated[where] * 255), 0, 255).astype(np.uint8)
     return colours
 
@@ -354,6 +491,10 @@ def post_process_mask(probability: np.ndarray) -> np.ndarray:
     return np.where(soft, probability, silhouette.astype(np.float32))
 
 
+def _has_both_sides(trimap_: np.ndarray) -> bool:
+    return bool((trimap_ == 255).any() and (trimap_ == 0).any())
+
+
 def _joined_to(region: np.ndarray, seeds: np.ndarray, ndimage) -> np.ndarray:
     """The pixels of `region` in a connected part of it (4-connected) that holds a pixel of `seeds`."""
     labels, _ = ndimage.label(region)
@@ -400,7 +541,7 @@ def _solve_tile(rgb: np.ndarray, prior: np.ndarray, trimap_: np.ndarray) -> np.n
     system = (rows[:, is_unknown] + _PRIOR_WEIGHT * scipy.sparse.identity(int(is_unknown.sum()))).tocsc()
     right = -(rows[:, is_known] @ is_foreground[is_known].astype(np.float64))
     right += _PRIOR_WEIGHT * prior.ravel()[is_unknown]
-    preconditioner = ichol(system, discard_threshold=_ICHOL_DISCARD_THRESHOLD)
+    preconditioner = ichol(system, discard_threshold=_ICHOL_DISCARD_THRESHOLD, shifts=_ICHOL_SHIFTS)
     solution = cg(system, right, M=preconditioner, rtol=_CG_TOLERANCE, maxiter=_CG_MAX_ITERATIONS)
     alpha = is_foreground.astype(np.float32)
     alpha[is_unknown] = np.clip(solution, 0, 1)
@@ -519,10 +660,12 @@ def _warn(message: str) -> None:
 __all__ = [
     "MATTING_MAX_PIXELS",
     "MattingWarning",
+    "apply_matte",
     "estimate_alpha",
     "estimate_foreground",
     "is_available",
     "post_process_mask",
     "require_pymatting",
+    "solve_matte",
     "trimap",
 ]
