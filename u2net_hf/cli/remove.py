@@ -630,9 +630,18 @@ def _watch(args: argparse.Namespace, removal: dict, suffix: str) -> int:
         if not args.quiet:
             print(f"u2net-hf remove: watching {_shown(folder)} (Ctrl-C stops)", file=sys.stderr, flush=True)
 
-    # SIGTERM (systemd, docker stop) ends the watch as Ctrl-C does: with the summary.
+    # SIGTERM (systemd, docker stop) ends the watch as Ctrl-C does: with the summary. Ctrl-C also sets `stop`:
+    # a KeyboardInterrupt raised while a finalizer runs is printed and dropped, and the watch must end anyway.
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def interrupt(*_) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: stop.set()),
+        signal.SIGINT: signal.signal(signal.SIGINT, interrupt),
+    }
     try:
         summary = watch_folder(
             session,
@@ -646,7 +655,8 @@ def _watch(args: argparse.Namespace, removal: dict, suffix: str) -> int:
             **removal,
         )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     lines = []
     if not args.quiet or summary.failed:
         counts = f"{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed"
