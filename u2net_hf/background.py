@@ -161,6 +161,12 @@ class RemoveOptions:
         )
 
     @property
+    def estimates_colours(self) -> bool:
+        """Whether the foreground's colours are estimated where the alpha is soft (under `alpha_matting` and
+        `foreground_colors="estimate"`), which needs a matte to unmix them with."""
+        return self.alpha_matting or self.foreground_colors == "estimate"
+
+    @property
     def has_alpha(self) -> bool:
         """Whether results carry transparency (which JPEG, say, cannot store)."""
         return not self.mask_only and (self.bg_color is None or len(self.bg_color) == 4)
@@ -268,7 +274,7 @@ def compose(
     if options.mask_only:
         return PIL.Image.fromarray(mask, mode="L")
 
-    if options.alpha_matting or options.foreground_colors == "estimate":
+    if options.estimates_colours:
         from .matting import estimate_foreground
 
         rgb = estimate_foreground(rgb, probability, matte=matte, name=name)
@@ -288,14 +294,13 @@ def _refined_probability(
     """The alpha the edge options make of the model's probability (the probability itself without them), and the
     matte that colours are unmixed with (`None` when none is asked for or none could be solved). The matting
     module, and pymatting with it, is imported only when one of them is on."""
-    wants_matte = options.alpha_matting or options.foreground_colors == "estimate"
-    if not (options.post_process_mask or wants_matte):
+    if not (options.post_process_mask or options.estimates_colours):
         return probability, None
     from . import matting
 
     if options.post_process_mask:
         probability = matting.post_process_mask(probability)
-    if not wants_matte:
+    if not options.estimates_colours:
         return probability, None
     thresholds = {
         "foreground_threshold": options.alpha_matting_foreground_threshold,

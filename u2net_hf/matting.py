@@ -304,10 +304,8 @@ def apply_matte(
     ```
     """
     probability = np.asarray(probability, dtype=np.float32)
-    if matte is None:
-        return probability
     unknown = trimap(probability, foreground_threshold, background_threshold, erode_size) == 128
-    return np.where(unknown, matte, probability).astype(np.float32)
+    return _matte_in_band(probability, matte, unknown)
 
 
 def estimate_alpha(
@@ -358,15 +356,27 @@ def estimate_alpha(
     True
     ```
     """
-    thresholds = {
-        "foreground_threshold": foreground_threshold,
-        "background_threshold": background_threshold,
-        "erode_size": erode_size,
-    }
-    if not (trimap(probability, **thresholds) == 128).any():
-        return np.asarray(probability, dtype=np.float32)  # the model is confident everywhere: nothing to refine
-    matte = solve_matte(rgb, probability, **thresholds, name=name, max_pixels=max_pixels)
-    return apply_matte(probability, matte, **thresholds)
+    probability = np.asarray(probability, dtype=np.float32)
+    unknown = trimap(probability, foreground_threshold, background_threshold, erode_size) == 128
+    if not unknown.any():
+        return probability  # the model is confident everywhere: nothing to refine
+    matte = solve_matte(
+        rgb,
+        probability,
+        foreground_threshold=foreground_threshold,
+        background_threshold=background_threshold,
+        erode_size=erode_size,
+        name=name,
+        max_pixels=max_pixels,
+    )
+    return _matte_in_band(probability, matte, unknown)
+
+
+def _matte_in_band(probability: np.ndarray, matte: np.ndarray | None, unknown: np.ndarray) -> np.ndarray:
+    """The matte where `unknown` is set, the model's alpha elsewhere (everywhere when there is no matte)."""
+    if matte is None:
+        return probability
+    return np.where(unknown, matte, probability).astype(np.float32)
 
 
 def estimate_foreground(
