@@ -124,6 +124,21 @@ def test_the_matte_also_solves_what_the_trimap_calls_confident_but_the_model_is_
     np.testing.assert_array_equal(alpha[veil], model[veil])  # -a changes the trimap's band only
 
 
+def test_a_model_certain_of_a_speck_only_is_matted_against_its_confident_pixels():
+    photo, truth, foreground = composite()
+    model = unsure_model(truth, blur=0.5) * 0.95  # confident over the disc, certain nowhere...
+    height, width = model.shape
+    model[height // 2 - 5 : height // 2 + 6, width // 2 - 5 : width // 2 + 6] = 1.0  # ...but a speck at the centre
+    certain, confident = (matting.trimap(model, 254, 1) == 255).sum(), (matting.trimap(model) == 255).sum()
+    assert 0 < certain < 0.005 * confident
+    matte = matting.solve_matte(photo, model)
+    core = truth == 1
+    assert matte[core].min() > 0.9  # solved against the speck alone, the textured core sank to 0.3
+    assert sad(matte, truth) < sad(model, truth)
+    colours = matting.estimate_foreground(photo, model, matte=matte)
+    assert np.abs(colours[core].astype(np.float64) - foreground[core]).mean() < 8
+
+
 def test_colours_are_unmixed_with_the_matte_not_the_models_alpha():
     photo, _, model, foreground, veil = veiled_disc()
     cleaned = cut_out(photo, model, foreground_colors="estimate")
