@@ -193,9 +193,10 @@ def solve_matte(
 
     Returns:
         `np.ndarray` of shape `(height, width)`, float32 in [0, 1]: the matte, and the model's alpha where it
-        was solved against (the certain pixels, or the confident ones on a side that fell back). `None`, with a [`MattingWarning`] that says so, when there is nothing to solve against
-        (no confident foreground, or no confident background, or an image under 3 pixels across); regions of the
-        band with no confident pixel, or with no solution, keep the model's alpha, with a warning too.
+        was solved against (the certain pixels, or the confident ones on a side that fell back). `None`, with a
+        [`MattingWarning`] that says so, when there is nothing to solve against (no confident foreground, or no
+        confident background, or an image under 3 pixels across); regions of the band with no confident pixel, or
+        with no solution, keep the model's alpha, with a warning too.
 
     Example:
 
