@@ -222,7 +222,13 @@ def test_int8_quantizes_every_bias_even_when_the_exporter_shares_them(tiny_model
         assert bias is not None and bias.op_type == "DequantizeLinear" and bias.input[0] in int32, node.name
 
 
-def test_int8_keeps_convolutions_that_int8_weights_would_wreck_in_float(model, tmp_path, real_photos):
+@pytest.mark.parametrize("weight_type", ["int8", "uint8"])
+def test_int8_splits_or_keeps_in_float_the_convolutions_that_int8_weights_would_wreck(
+    model, tmp_path, real_photos, monkeypatch, weight_type
+):
+    import u2net_hf.onnx.quantize as quantize
+
+    monkeypatch.setattr(quantize, "cpu_has_int8_dot_product", lambda: weight_type == "int8")
     # Make one convolution fragile: its largest weights multiply a channel that is always zero (a dead ReLU),
     # so rounding to int8 at their scale wipes out every weight that carries signal.
     with torch.no_grad():
@@ -238,10 +244,86 @@ def test_int8_keeps_convolutions_that_int8_weights_would_wreck_in_float(model, t
     path = export_onnx(model, tmp_path / "int8.onnx", int8=True, calibration_images=list(real_photos.values()))
     graph = onnx.load(str(path)).graph
     float_weights = {t.name for t in graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
-    (node,) = [node for node in graph.node if node.name == fragile]
-    assert node.input[1] in float_weights
-    other_convs = [n for n in graph.node if n.op_type == "Conv" and n.name != fragile]
-    assert all(n.input[1] not in float_weights for n in other_convs)
+    convs = {node.name: node for node in graph.node if node.op_type == "Conv"}
+    if weight_type == "int8":
+        # The sum of two int8 convolutions: the weights rounded to int8, and what the rounding left out.
+        assert {fragile, f"{fragile}/rest"} <= set(convs)
+        producers = {output: node for node in graph.node for output in node.output}
+
+        def through_quantization(name):  # the node behind a quantize-dequantize pair
+            node = producers[name]
+            while node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+                node = producers[node.input[0]]
+            return node.name
+
+        (total,) = [node for node in graph.node if node.name == f"{fragile}/sum"]
+        assert total.op_type == "Add"
+        assert {through_quantization(name) for name in total.input} == {fragile, f"{fragile}/rest"}
+        initializers = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+
+        def dequantized_weight(conv):
+            quantized, scale, zero_point = (initializers[name] for name in producers[conv.input[1]].input)
+            assert quantized.dtype == np.int8 and not zero_point.any()
+            return quantized.astype(np.float32) * scale.reshape(-1, 1, 1, 1)
+
+        fp32_graph = onnx.load(str(fp32)).graph
+        (original,) = [node for node in fp32_graph.node if node.name == fragile]
+        weight = onnx.numpy_helper.to_array(next(t for t in fp32_graph.initializer if t.name == original.input[1]))
+        rounded, rest = dequantized_weight(convs[fragile]), dequantized_weight(convs[f"{fragile}/rest"])
+        signal = np.abs(weight[:, 1:]).max()  # the weights on the live channels
+        assert np.abs(rounded - weight).max() > signal / 4  # int8 weights alone lose them
+        assert np.abs(rounded + rest - weight).max() < signal / 100
+        assert not [name for name, node in convs.items() if node.input[1] in float_weights]
+    else:
+        assert convs[fragile].input[1] in float_weights
+        assert not [name for name, node in convs.items() if node.input[1] in float_weights and name != fragile]
+
+    processor = U2NetImageProcessor(size={"height": 64, "width": 64})
+    pixel_values = processor(list(real_photos.values()), return_tensors="pt")["pixel_values"]
+    with torch.inference_mode():
+        expected = probabilities(model(pixel_values).logits)
+    actual = probabilities(OnnxU2Net(path, intra_op_num_threads=1)(pixel_values).logits)
+    assert np.abs(actual - expected).mean() < 0.02
+
+
+def test_int8_weights_widen_single_channel_convolutions_and_pad_the_photo(model, tmp_path, real_photos, monkeypatch):
+    import u2net_hf.onnx.quantize as quantize
+
+    monkeypatch.setattr(quantize, "cpu_has_int8_dot_product", lambda: True)
+    path = export_onnx(model, tmp_path / "int8.onnx", int8=True, calibration_images=list(real_photos.values()))
+    graph = onnx.load(str(path)).graph
+    producers = {output: node for node in graph.node for output in node.output}
+    shapes = {t.name: tuple(t.dims) for t in graph.initializer}
+
+    def weight_shape(conv):  # its weight is quantized: a DequantizeLinear of an int8 initializer
+        return shapes[producers[conv.input[1]].input[0]]
+
+    convs = [node for node in graph.node if node.op_type == "Conv"]
+    # The side convolutions and the fusion have one output channel: computed 16 times over, sliced to the first.
+    widened = [conv for conv in convs if conv.name.startswith(("/model/side_convs.", "/model/fusion/"))]
+    assert len(widened) == len(model.side_convs) + 1
+    assert all(weight_shape(conv)[0] == quantize.WIDE_CONV_CHANNELS for conv in widened)
+    assert not [conv.name for conv in convs if weight_shape(conv)[0] == 1]
+    slices = {node.name: node for node in graph.node if node.op_type == "Slice"}
+    assert {f"{conv.name}/slice" for conv in widened} <= set(slices)
+    # The photo's three channels get a fourth, zero one: its weights are zero too.
+    (first,) = [conv for conv in convs if conv.name.endswith("encoder.0/input_conv/conv/Conv")]
+    assert weight_shape(first)[1] == 4
+    weights = onnx.numpy_helper.to_array(
+        next(t for t in graph.initializer if t.name == producers[first.input[1]].input[0])
+    )
+    assert not weights[:, 3].any() and weights[:, :3].any()
+
+    # Same outputs as the model in float32, up to int8's error, with the graph's outputs named as before.
+    onnx_model = OnnxU2Net(path, intra_op_num_threads=1)
+    pixel_values = U2NetImageProcessor(size={"height": 64, "width": 64})(real_photos["coffee"], return_tensors="pt")[
+        "pixel_values"
+    ]
+    with torch.inference_mode():
+        expected = model(pixel_values)
+    actual = onnx_model(pixel_values)
+    assert actual.logits.shape == expected.logits.shape and actual.side_logits.shape == expected.side_logits.shape
+    assert np.abs(probabilities(actual.logits) - probabilities(expected.logits)).mean() < 0.02
 
 
 def test_int8_quantizes_the_relus_but_those_of_the_first_stage(model, tmp_path, real_photos):

@@ -5,7 +5,7 @@ Needs the `onnx` extra: `pip install -e ".[onnx]"` in a clone. One module per co
 
 - `u2net_hf.onnx.runtime`: [`OnnxU2Net`] and the onnxruntime providers of a device (needs onnxruntime only);
 - `u2net_hf.onnx.export`: [`export_onnx`], the export cache ([`cached_onnx_export`]) and [`load_onnx_model`];
-- `u2net_hf.onnx.quantize`: the int8 recipe (calibration, convolutions kept in float32, static quantization).
+- `u2net_hf.onnx.quantize`: the int8 recipe (calibration, sensitive convolutions, graph rewrites, static quantization).
 
 Neither `onnx` nor `onnxruntime` (nor torch) is imported until a function needs it.
 """
@@ -37,6 +37,7 @@ _LAZY_EXPORTS = {
             "INT8_MIN_WEIGHT_SNR_DB",
             "INT8_OP_TYPES",
             "SNR_IMAGES",
+            "WIDE_CONV_CHANNELS",
             "calibration_pixel_values",
             "first_stage_activations",
             "int8_sensitive_convs",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # the names as static tools (IDEs, type checkers, the API doc
         INT8_MIN_WEIGHT_SNR_DB,
         INT8_OP_TYPES,
         SNR_IMAGES,
+        WIDE_CONV_CHANNELS,
         calibration_pixel_values,
         first_stage_activations,
         int8_sensitive_convs,
@@ -78,6 +80,7 @@ __all__ = [
     "INT8_OP_TYPES",
     "OUTPUT_NAMES",
     "SNR_IMAGES",
+    "WIDE_CONV_CHANNELS",
     "OnnxU2Net",
     "cached_onnx_export",
     "calibration_pixel_values",

@@ -35,7 +35,7 @@ from .runtime import DEFAULT_OPSET, INPUT_NAME, OUTPUT_NAMES, OnnxU2Net, import_
 
 CACHE_ENV = "U2NET_HF_CACHE"
 # Bump when the export or the int8 recipe changes, so cached exports are made again.
-EXPORT_RECIPE_VERSION = 4
+EXPORT_RECIPE_VERSION = 5
 
 logger = logging.getLogger(__name__)
 
@@ -248,9 +248,15 @@ def _write_export(
             # Imported here: the int8 recipe imports this module's onnx guard.
             pixel_values = calibration_pixel_values(calibration_images, processor)
             quantized = Path(scratch) / "model.int8.onnx"
-            keep_float = int8_sensitive_convs(model, exported, pixel_values) + first_stage_activations(model, exported)
             int8_weights = int8_weights or int8_weight_type()
-            quantize_int8(exported, quantized, pixel_values, keep_float=keep_float, weights=int8_weights)
+            quantize_int8(
+                exported,
+                quantized,
+                pixel_values,
+                keep_float=first_stage_activations(model, exported),
+                sensitive_convs=int8_sensitive_convs(model, exported, pixel_values),
+                weights=int8_weights,
+            )
             exported = quantized
 
         proto = onnx.load(str(exported))

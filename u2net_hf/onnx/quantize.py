@@ -1,10 +1,12 @@
 # Copyright 2026 The u2net-hf Authors. Licensed under the Apache License, Version 2.0.
-"""The int8 recipe: calibration inputs, the convolutions kept in float32, and onnxruntime's static quantization
-of a float32 export (see docs/performance.md for what each choice measured)."""
+"""The int8 recipe: calibration inputs, the convolutions int8 weights would damage, the graph's rewrites for
+onnxruntime's int8 kernels, and onnxruntime's static quantization of a float32 export (see docs/performance.md
+for what each choice measured)."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import tempfile
@@ -40,20 +42,25 @@ DEFAULT_CALIBRATION_PHOTOS = (
 # Only these operators run in int8. The ReLUs are quantized (onnxruntime's quantizer then drops them into the
 # convolutions' output ranges): without them every convolution's output was quantized before its ReLU, then
 # dequantized, passed through a float32 ReLU and quantized again, and the lite model took 0.75x rembg's time per
-# image instead of 0.61x (AVX-512 VNNI, 2026-12-02). The residual additions are not quantized as such (where both
-# their inputs are, onnxruntime fuses them anyway): quantizing them all cost 0.03 of mask IoU on chelsea for 3% of
+# image instead of 0.61x (AVX-512 VNNI, 2026-12-02). `Add` is there for the sums of split convolutions alone
+# (see `_split_convs`): the network's own residual additions are excluded by name. Where both their inputs are
+# quantized, onnxruntime fuses them anyway; quantizing them all cost 0.03 of mask IoU on chelsea for 3% of
 # speed. (An earlier finding that quantized additions "lose the foreground" was onnxruntime's
 # WeightBiasQuantization pass re-quantizing the convolutions kept in float32 whose outputs then met a
 # quantize: see docs/performance.md.)
-INT8_OP_TYPES = ("Conv", "MaxPool", "Concat", "Resize", "Relu")
+INT8_OP_TYPES = ("Conv", "MaxPool", "Concat", "Resize", "Relu", "Add")
 # Convolutions whose output keeps less than this signal-to-noise ratio once their weights are rounded to int8
-# stay in float32. In the official lite weights one convolution (the last of decoder stage De2) sums large
-# terms that cancel out: int8 weights leave it at -5 dB and wreck the mask. Two more sit below 30 dB (24 and
-# 28 dB: the side convolution of the deepest stage and the second-to-last of De1); the next, at 32 dB, is De1's
-# last, at full resolution, and the costliest of all in float32: quantizing it took the lite model from 0.59x
-# to 0.46x rembg's time per image, with the mask IoU on chelsea at 0.988 (int8 weights) and 0.987 (uint8) either
-# way (AVX-512 VNNI, 2026-12-02; the recipe quantized no ReLUs when this threshold was 35 dB).
+# are split in two int8 convolutions (int8 weights; see `_split_convs`) or stay in float32 (uint8 weights). In
+# the official lite weights one convolution (the last of decoder stage De2) sums large terms that cancel out:
+# int8 weights leave it at -5 dB and wreck the mask. Two more sit below 30 dB (24 and 28 dB: the side
+# convolution of the deepest stage and the second-to-last of De1); the next, at 32 dB, is De1's last, at full
+# resolution, and the costliest of all in float32: quantizing it took the lite model from 0.59x to 0.46x rembg's
+# time per image, with the mask IoU on chelsea at 0.988 (int8 weights) and 0.987 (uint8) either way (AVX-512
+# VNNI, 2026-12-02; the recipe quantized no ReLUs when this threshold was 35 dB).
 INT8_MIN_WEIGHT_SNR_DB = 30.0
+# onnxruntime's int8 convolution kernels compute output channels in blocks of 16: a convolution with one output
+# channel is given this many copies of its filter (see `_widen_single_channel_convs`).
+WIDE_CONV_CHANNELS = 16
 # How many calibration images measure each convolution's sensitivity to int8 weights.
 SNR_IMAGES = 3
 
@@ -143,7 +150,7 @@ def _int8_weight_snr_db(model: nn.Module, pixel_values: Sequence[np.ndarray]) ->
         if conv not in signal:
             order.append(conv)
             signal[conv] = noise[conv] = 0.0
-        weight_error = conv.weight - _fake_quantize_int8(conv.weight)
+        weight_error = conv.weight - torch.from_numpy(_int8_weight_grid(conv.weight.detach().numpy()))
         error = F.conv2d(inputs[0], weight_error, None, conv.stride, conv.padding, conv.dilation, conv.groups)
         signal[conv] += float(torch.linalg.vector_norm(output)) ** 2
         noise[conv] += float(torch.linalg.vector_norm(error)) ** 2
@@ -162,9 +169,14 @@ def _int8_weight_snr_db(model: nn.Module, pixel_values: Sequence[np.ndarray]) ->
     ]
 
 
-def _fake_quantize_int8(weight: torch.Tensor) -> torch.Tensor:
-    scale = weight.abs().amax(dim=tuple(range(1, weight.ndim)), keepdim=True).clamp(min=1e-12) / 127
-    return torch.round(weight / scale).clamp(-127, 127) * scale
+def _int8_weight_grid(weight: np.ndarray) -> np.ndarray:
+    """
+    `weight` (a convolution's, output channels first) rounded to per-channel symmetric int8 as onnxruntime's
+    quantizer rounds it (scale: the channel's largest magnitude over 127), back in float32.
+    """
+    flat = weight.reshape(weight.shape[0], -1)
+    scale = np.maximum(np.abs(flat).max(axis=1, keepdims=True), 1e-12).astype(np.float32) / np.float32(127)
+    return (np.clip(np.round(flat / scale), -127, 127) * scale).astype(np.float32).reshape(weight.shape)
 
 
 def quantize_int8(
@@ -173,31 +185,47 @@ def quantize_int8(
     calibration: Sequence[np.ndarray],
     *,
     keep_float: Sequence[str] = (),
+    sensitive_convs: Sequence[str] = (),
     weights: str | None = None,
 ) -> Path:
     """
     Quantize a float32 U2-Net ONNX file to int8 with onnxruntime's static quantization: QDQ format (faster
     here than QOperator: 0.21 s against 0.24 s per lite image), per-channel weights (int8, or uint8 on CPUs
     where int8 weights would saturate: see [`int8_weight_type`]), uint8 activations with min-max ranges from
-    `calibration`.
+    `calibration`. With int8 weights the graph is first reshaped for onnxruntime's int8 kernels, each change
+    exact or (the split) more precise: convolutions with one output channel get 16, the RGB input a fourth,
+    zero channel, and the sensitive convolutions are split in two.
 
     Args:
         source (`str` or `os.PathLike`): The float32 ONNX file.
         target (`str` or `os.PathLike`): Where to write the int8 one.
         calibration (`list[np.ndarray]`): Model inputs (`pixel_values`) to calibrate on.
         keep_float (`list[str]`, *optional*):
-            Names of nodes to keep in float32 (see [`int8_sensitive_convs`] and [`first_stage_activations`]).
+            Names of nodes to keep in float32 (see [`first_stage_activations`]).
+        sensitive_convs (`list[str]`, *optional*):
+            Names of the convolutions that int8 weights would damage (see [`int8_sensitive_convs`]). With int8
+            weights each becomes the sum of two int8 convolutions: one with its weights rounded to int8, one with
+            what the rounding left out. With uint8 weights they stay in float32.
         weights (`str`, *optional*):
             `"int8"` or `"uint8"` weights; by default what suits this machine (see [`int8_weight_type`]).
     """
     weights = _check_weights(weights)
     onnx = import_onnx()
     quantization = _import_onnxruntime_quantization()
+    proto = _unshare_initializers(onnx.load(str(source)))
+    excluded = [*keep_float, *_additions(proto)]
+    if weights == "int8":
+        _widen_single_channel_convs(proto)
+        _split_convs(proto, sensitive_convs)
+        _pad_rgb_inputs(proto)
+        _drop_unused_initializers(proto)  # the filters replaced (onnxruntime warns of each)
+    else:
+        excluded += sensitive_convs
     with tempfile.TemporaryDirectory(prefix="u2net-hf-int8-") as scratch:
-        unshared = Path(scratch) / "unshared.onnx"
-        onnx.save(_unshare_initializers(onnx.load(str(source))), str(unshared))
+        prepared = Path(scratch) / "prepared.onnx"
+        onnx.save(proto, str(prepared))
         quantized = Path(scratch) / "quantized.onnx"
-        _quantize_static(quantization, unshared, quantized, calibration, keep_float, weights)
+        _quantize_static(quantization, prepared, quantized, calibration, excluded, weights)
         onnx.save(_shapes_of_quantized_tensors(onnx.load(str(quantized))), str(target))
     return Path(target)
 
@@ -225,8 +253,7 @@ def _unshare_initializers(proto):
             proto.graph.initializer.append(numpy_helper.from_array(array, name=node.output[0]))
         else:
             kept.append(node)
-    del proto.graph.node[:]
-    proto.graph.node.extend(kept)
+    _replace_nodes(proto, kept)
     return proto
 
 
@@ -240,10 +267,121 @@ def _shapes_of_quantized_tensors(proto):
         if producer is not None and producer.op_type == "DequantizeLinear":
             node.input[0] = producer.input[0]
     used = {name for node in proto.graph.node for name in node.input} | {output.name for output in proto.graph.output}
-    kept = [node for node in proto.graph.node if node.op_type != "DequantizeLinear" or node.output[0] in used]
+    _replace_nodes(
+        proto, [node for node in proto.graph.node if node.op_type != "DequantizeLinear" or node.output[0] in used]
+    )
+    return proto
+
+
+def _additions(proto) -> list[str]:
+    """The network's own `Add` nodes (its residual connections), which the recipe leaves to onnxruntime."""
+    return [node.name for node in proto.graph.node if node.op_type == "Add"]
+
+
+def _widen_single_channel_convs(proto) -> None:
+    """Give every convolution with one output channel `WIDE_CONV_CHANNELS` copies of its filter, and keep the first
+    channel with a `Slice`: the same numbers, from kernels that compute output channels in blocks of 16. In the
+    lite model the full-resolution side convolution (64 -> 1 channel at 320x320) took 13 ms in int8, twice its
+    float32 time; widened, 2.6 ms (0.67x -> 0.60x rembg's time per image, AVX-512 VNNI with AMX, 2026-12-02)."""
+    numpy_helper, helper = import_onnx().numpy_helper, import_onnx().helper
+    initializers = {tensor.name: tensor for tensor in proto.graph.initializer}
+    nodes = []
+    for node in proto.graph.node:
+        nodes.append(node)
+        if node.op_type != "Conv" or numpy_helper.to_array(initializers[node.input[1]]).shape[0] != 1:
+            continue
+        for index in range(1, len(node.input)):  # the filter and the bias
+            if node.input[index]:
+                array = numpy_helper.to_array(initializers[node.input[index]])
+                wide = f"{node.input[index]}/wide"
+                proto.graph.initializer.append(numpy_helper.from_array(np.repeat(array, WIDE_CONV_CHANNELS, 0), wide))
+                node.input[index] = wide
+        output = node.output[0]
+        node.output[0] = f"{output}/wide"
+        bounds = [f"{node.name}/slice_{name}" for name in ("starts", "ends", "axes")]
+        for name, value in zip(bounds, (0, 1, 1)):
+            proto.graph.initializer.append(numpy_helper.from_array(np.array([value], np.int64), name))
+        nodes.append(helper.make_node("Slice", [node.output[0], *bounds], [output], name=f"{node.name}/slice"))
+    _replace_nodes(proto, nodes)
+
+
+def _split_convs(proto, names: Sequence[str]) -> None:
+    """Replace each convolution of `names` by the sum of two: one whose weights are the convolution's rounded to
+    per-channel int8 (as the quantizer rounds them, so they quantize exactly) and one with what the rounding left
+    out (which the quantizer rounds at its own, far finer, scales). Each half's output is about the size of the
+    whole's, so the uint8 activations lose little. Where De2's last convolution kept -5 dB with int8 weights, the
+    split keeps the lite model's masks (chelsea IoU 0.986) with no float32 convolution left: the three that were
+    kept in float32 also broke the int8 graph into NCHW float32 islands (lite model 0.60x -> 0.52x rembg's time)."""
+    numpy_helper, helper = import_onnx().numpy_helper, import_onnx().helper
+    initializers = {tensor.name: tensor for tensor in proto.graph.initializer}
+    wanted, nodes = set(names), []
+    for node in proto.graph.node:
+        if node.op_type != "Conv" or node.name not in wanted:
+            nodes.append(node)
+            continue
+        wanted.discard(node.name)
+        weight = numpy_helper.to_array(initializers[node.input[1]])
+        rounded = _int8_weight_grid(weight)
+        rest = copy.deepcopy(node)
+        rest.name = f"{node.name}/rest"
+        proto.graph.initializer.extend(
+            [
+                numpy_helper.from_array(rounded, f"{node.input[1]}/rounded"),
+                numpy_helper.from_array((weight - rounded).astype(np.float32), f"{node.input[1]}/rest"),
+            ]
+        )
+        rest.input[1] = f"{node.input[1]}/rest"
+        if len(rest.input) > 2 and rest.input[2]:
+            del rest.input[2]  # the bias goes with the rounded half
+        output = node.output[0]
+        node.input[1], node.output[0], rest.output[0] = (
+            f"{node.input[1]}/rounded",
+            f"{output}/rounded",
+            f"{output}/rest",
+        )
+        nodes += [
+            node,
+            rest,
+            helper.make_node("Add", [node.output[0], rest.output[0]], [output], name=f"{node.name}/sum"),
+        ]
+    if wanted:
+        raise RuntimeError(f"No convolution named {sorted(wanted)} to split; export without int8.")
+    _replace_nodes(proto, nodes)
+
+
+def _pad_rgb_inputs(proto) -> None:
+    """Give convolutions of three input channels (the first, on the photo) a fourth, zero channel, and their input
+    a zero plane: onnxruntime's int8 kernels handle three channels slowly (the lite model's first convolution:
+    6.7 ms; 1.6 ms with four)."""
+    numpy_helper, helper = import_onnx().numpy_helper, import_onnx().helper
+    initializers = {tensor.name: tensor for tensor in proto.graph.initializer}
+    nodes = []
+    for node in proto.graph.node:
+        weight = numpy_helper.to_array(initializers[node.input[1]]) if node.op_type == "Conv" else None
+        groups = next((attribute.i for attribute in node.attribute if attribute.name == "group"), 1)
+        if weight is not None and weight.ndim == 4 and weight.shape[1] == 3 and groups == 1:
+            padded = np.concatenate([weight, np.zeros_like(weight[:, :1])], axis=1)
+            initializers[node.input[1]].CopyFrom(numpy_helper.from_array(padded, node.input[1]))
+            pads = f"{node.name}/rgb_pads"
+            proto.graph.initializer.append(numpy_helper.from_array(np.array([0, 0, 0, 0, 0, 1, 0, 0], np.int64), pads))
+            padded_input = f"{node.name}/padded_input"
+            nodes.append(helper.make_node("Pad", [node.input[0], pads], [padded_input], name=f"{node.name}/pad"))
+            node.input[0] = padded_input
+        nodes.append(node)
+    _replace_nodes(proto, nodes)
+
+
+def _drop_unused_initializers(proto) -> None:
+    used = {name for node in proto.graph.node for name in node.input}
+    kept = [tensor for tensor in proto.graph.initializer if tensor.name in used]
+    del proto.graph.initializer[:]
+    proto.graph.initializer.extend(kept)
+
+
+def _replace_nodes(proto, nodes) -> None:
+    kept = list(nodes)
     del proto.graph.node[:]
     proto.graph.node.extend(kept)
-    return proto
 
 
 def int8_weight_type() -> str:
@@ -318,6 +456,7 @@ __all__ = [
     "INT8_MIN_WEIGHT_SNR_DB",
     "INT8_OP_TYPES",
     "SNR_IMAGES",
+    "WIDE_CONV_CHANNELS",
     "calibration_pixel_values",
     "first_stage_activations",
     "int8_sensitive_convs",
