@@ -283,12 +283,13 @@ def _widen_single_channel_convs(proto) -> None:
     channel with a `Slice`: the same numbers, from kernels that compute output channels in blocks of 16. In the
     lite model the full-resolution side convolution (64 -> 1 channel at 320x320) took 13 ms in int8, twice its
     float32 time; widened, 2.6 ms (0.67x -> 0.60x rembg's time per image, AVX-512 VNNI with AMX, 2026-12-02)."""
-    numpy_helper, helper = import_onnx().numpy_helper, import_onnx().helper
+    onnx = import_onnx()
+    numpy_helper, helper = onnx.numpy_helper, onnx.helper
     initializers = {tensor.name: tensor for tensor in proto.graph.initializer}
     nodes = []
     for node in proto.graph.node:
         nodes.append(node)
-        if node.op_type != "Conv" or numpy_helper.to_array(initializers[node.input[1]]).shape[0] != 1:
+        if node.op_type != "Conv" or initializers[node.input[1]].dims[0] != 1:
             continue
         for index in range(1, len(node.input)):  # the filter and the bias
             if node.input[index]:
@@ -312,7 +313,8 @@ def _split_convs(proto, names: Sequence[str]) -> None:
     whole's, so the uint8 activations lose little. Where De2's last convolution kept -5 dB with int8 weights, the
     split keeps the lite model's masks (chelsea IoU 0.986) with no float32 convolution left: the three that were
     kept in float32 also broke the int8 graph into NCHW float32 islands (lite model 0.60x -> 0.52x rembg's time)."""
-    numpy_helper, helper = import_onnx().numpy_helper, import_onnx().helper
+    onnx = import_onnx()
+    numpy_helper, helper = onnx.numpy_helper, onnx.helper
     initializers = {tensor.name: tensor for tensor in proto.graph.initializer}
     wanted, nodes = set(names), []
     for node in proto.graph.node:
@@ -353,13 +355,15 @@ def _pad_rgb_inputs(proto) -> None:
     """Give convolutions of three input channels (the first, on the photo) a fourth, zero channel, and their input
     a zero plane: onnxruntime's int8 kernels handle three channels slowly (the lite model's first convolution:
     6.7 ms; 1.6 ms with four)."""
-    numpy_helper, helper = import_onnx().numpy_helper, import_onnx().helper
+    onnx = import_onnx()
+    numpy_helper, helper = onnx.numpy_helper, onnx.helper
     initializers = {tensor.name: tensor for tensor in proto.graph.initializer}
     nodes = []
     for node in proto.graph.node:
-        weight = numpy_helper.to_array(initializers[node.input[1]]) if node.op_type == "Conv" else None
+        shape = tuple(initializers[node.input[1]].dims) if node.op_type == "Conv" else ()
         groups = next((attribute.i for attribute in node.attribute if attribute.name == "group"), 1)
-        if weight is not None and weight.ndim == 4 and weight.shape[1] == 3 and groups == 1:
+        if len(shape) == 4 and shape[1] == 3 and groups == 1:
+            weight = numpy_helper.to_array(initializers[node.input[1]])
             padded = np.concatenate([weight, np.zeros_like(weight[:, :1])], axis=1)
             initializers[node.input[1]].CopyFrom(numpy_helper.from_array(padded, node.input[1]))
             pads = f"{node.name}/rgb_pads"
